@@ -1,0 +1,1 @@
+"""Deliver: turn analyses into what people read (terminal report) and what programs read (files)."""

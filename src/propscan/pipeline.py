@@ -1,0 +1,81 @@
+"""The pipeline: read → clean → detect, readable on one screen.
+
+``analyze`` is what the CLI, the web app and the batch runner all call; ``analyze_many`` is the
+batch path (documents go through the model together), not a loop around the single one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+
+from propscan.clean import clean
+from propscan.document import Analysis, Article, Sentence, Span
+from propscan.models import load_detector, load_headline_checker
+from propscan.models.base import DetectInput, Detector
+from propscan.readers import article_from_text, read_source
+from propscan.segment import sentence_ranges
+
+BATCH_SIZE = 8
+
+
+def analyze(source: str | Path | Article, *, detector: Detector | None = None) -> Analysis:
+    """Analyze one article: an ``Article``, a path or URL, or the text itself."""
+    if isinstance(source, Article):
+        article = source
+    elif isinstance(source, Path) or _looks_like_location(source):
+        articles = read_source(str(source))
+        if len(articles) != 1:
+            raise ValueError(f"{source} holds {len(articles)} articles; use analyze_many")
+        article = articles[0]
+    else:
+        article = article_from_text(source)
+    return next(analyze_many([article], detector=detector))
+
+
+def analyze_many(articles: Iterable[Article], *, detector: Detector | None = None,
+                 batch_size: int = BATCH_SIZE) -> Iterator[Analysis]:
+    """Analyze articles in batches, yielding one ``Analysis`` per article in input order."""
+    detector = detector or load_detector()
+    headline_checker = load_headline_checker()
+    it = iter(articles)
+    while batch := list(islice(it, batch_size)):
+        cleaned = [clean(a) for a in batch]
+        inputs = []
+        for article, c in zip(batch, cleaned, strict=True):
+            removed = [(r.start, r.end) for r in c.removed]
+            inputs.append(DetectInput(article.text, sentence_ranges(article.text, removed),
+                                      _title_range(article)))
+        for article, c, doc, found in zip(batch, cleaned, inputs, detector.detect(inputs), strict=True):
+            sentences = [Sentence(start=s, end=e, score=p)
+                         for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
+            spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans]
+            headline = headline_checker.check(article.text, doc.title, doc.sentences) if headline_checker else None
+            yield Analysis(
+                id=article.id, title=article.title, text=article.text, source=article.source,
+                spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
+                sentences=sentences, score=_article_score(sentences), removed=c.removed,
+                language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
+            )
+
+
+def _article_score(sentences: list[Sentence]) -> float:
+    """The expected share of sentences that use a technique."""
+    return sum(s.score for s in sentences) / len(sentences) if sentences else 0.0
+
+
+def _title_range(article: Article) -> tuple[int, int] | None:
+    """Where the title sits in the text: the first line, when it is the title."""
+    first_line = article.text.split("\n", 1)[0]
+    stripped = first_line.strip()
+    if not stripped or (article.title and stripped != article.title.strip()):
+        return None
+    start = first_line.index(stripped)
+    return (start, start + len(stripped))
+
+
+def _looks_like_location(source: str) -> bool:
+    if source.startswith(("http://", "https://")) or source == "-":
+        return True
+    return "\n" not in source and len(source) < 4096 and Path(source).exists()
