@@ -1,0 +1,310 @@
+"""Store: analyses kept in one SQLite file, listed newest first and searchable by their words.
+
+One row per article text: writes are keyed by ``content_hash`` of the text, so storing the same
+article twice (a re-run batch, a double click on the web page) keeps one copy. The whole
+``Analysis`` is kept as its JSON, beside the columns that listing and statistics need, a ``spans``
+table for per-technique figures and an FTS5 index over title and text.
+
+Several threads and processes may share the file: it runs in WAL mode with a busy timeout, every
+thread gets its own connection, and every write is one ``BEGIN IMMEDIATE`` transaction, so a reader
+never sees half of an analysis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from propscan.document import Analysis
+from propscan.errors import PropscanError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+ID_LENGTH = 16
+_ITER_CHUNK = 100
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS analyses (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    source TEXT,
+    date TEXT,
+    score REAL NOT NULL,
+    n_sentences INTEGER NOT NULL,
+    n_technique_sentences INTEGER NOT NULL,
+    n_spans INTEGER NOT NULL,
+    model TEXT,
+    created_at TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spans (
+    analysis_id TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    technique TEXT,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    confidence REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spans_by_analysis ON spans(analysis_id);
+CREATE INDEX IF NOT EXISTS spans_by_technique ON spans(technique);
+CREATE VIRTUAL TABLE IF NOT EXISTS analyses_fts USING fts5(title, text);
+CREATE TABLE IF NOT EXISTS failures (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def content_hash(text: str) -> str:
+    """The SHA-256 (hex) of an article's text, with Windows and old Mac newlines made ``\\n``."""
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def default_path() -> Path:
+    """``propscan.sqlite3`` in the user's data directory (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("propscan")) / "propscan.sqlite3"
+
+
+class StoredSummary(BaseModel):
+    """One stored analysis as a list shows it."""
+
+    id: str
+    title: str
+    source: str | None = None
+    date: str | None = None
+    score: float
+    created_at: str
+    n_spans: int
+
+
+class Store:
+    """The analyses kept in one SQLite file; safe to share between threads and processes."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PropscanError(f"cannot create its folder ({e.strerror})", source=str(self.path)) from None
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._create_schema()
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        try:
+            # Autocommit mode: transactions are opened explicitly (BEGIN IMMEDIATE for writes).
+            # check_same_thread=False only so that close() may close every thread's connection.
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as e:
+            raise PropscanError(f"not a usable SQLite store ({e})", source=str(self.path)) from None
+        conn.row_factory = sqlite3.Row
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self._conn())
+
+    def _create_schema(self) -> None:
+        try:
+            with self._write() as conn:
+                conn.executescript_in_transaction(_SCHEMA)
+                row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+                version = row[0]
+                if version is None:
+                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                elif version > SCHEMA_VERSION:
+                    raise PropscanError(f"made by a newer propscan (schema {version}, this one reads "
+                                        f"{SCHEMA_VERSION})", source=str(self.path))
+        except sqlite3.DatabaseError as e:
+            raise PropscanError(f"not a usable SQLite store ({e})", source=str(self.path)) from None
+
+    def close(self) -> None:
+        """Close every connection this store opened (in any thread)."""
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- analyses ------------------------------------------------------------------------------
+
+    def add(self, analysis: Analysis) -> tuple[str, bool]:
+        """Store an analysis unless one of the same text is stored: (its stored id, whether it was new)."""
+        digest = content_hash(analysis.text)
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM analyses WHERE content_hash = ?", (digest,)).fetchone()
+            if row:
+                return row["id"], False
+            stored_id = digest[:ID_LENGTH]
+            if conn.execute("SELECT 1 FROM analyses WHERE id = ?", (stored_id,)).fetchone():
+                stored_id = digest  # a 64-bit prefix collision: fall back to the whole hash
+            cursor = conn.execute(
+                "INSERT INTO analyses (id, content_hash, title, source, date, score, n_sentences,"
+                " n_technique_sentences, n_spans, model, created_at, json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (stored_id, digest, analysis.title, _source_label(analysis), analysis.source.date,
+                 analysis.score, len(analysis.sentences), _technique_sentence_count(analysis),
+                 len(analysis.spans), analysis.model, _now(), analysis.model_dump_json()),
+            )
+            conn.executemany(
+                'INSERT INTO spans (analysis_id, technique, start, "end", confidence) VALUES (?, ?, ?, ?, ?)',
+                [(stored_id, s.technique, s.start, s.end, s.confidence) for s in analysis.spans],
+            )
+            conn.execute("INSERT INTO analyses_fts (rowid, title, text) VALUES (?, ?, ?)",
+                         (cursor.lastrowid, analysis.title, analysis.text))
+            return stored_id, True
+
+    def contains(self, content_hash: str) -> bool:
+        """Whether an analysis of the text with this ``content_hash`` is stored."""
+        row = self._conn().execute("SELECT 1 FROM analyses WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row is not None
+
+    def get(self, id: str) -> Analysis | None:
+        row = self._conn().execute("SELECT json FROM analyses WHERE id = ?", (id,)).fetchone()
+        return Analysis.model_validate_json(row["json"]) if row else None
+
+    def search(self, q: str | None = None, limit: int = 50, offset: int = 0) -> list[StoredSummary]:
+        """Stored analyses, newest first; with ``q``, only those whose title or text has all its words.
+
+        Each word of ``q`` matches words that start with it (``propag`` finds ``propaganda``);
+        punctuation and FTS5 syntax in ``q`` are ignored, so any string is safe.
+        """
+        columns = "a.id, a.title, a.source, a.date, a.score, a.created_at, a.n_spans"
+        match = fts_query(q)
+        if match is None:
+            sql = f"SELECT {columns} FROM analyses a ORDER BY a.seq DESC LIMIT ? OFFSET ?"
+            params: tuple = (limit, offset)
+        else:
+            sql = (f"SELECT {columns} FROM analyses_fts f JOIN analyses a ON a.seq = f.rowid"
+                   " WHERE analyses_fts MATCH ? ORDER BY a.seq DESC LIMIT ? OFFSET ?")
+            params = (match, limit, offset)
+        rows = self._conn().execute(sql, params).fetchall()
+        return [StoredSummary(**dict(row)) for row in rows]
+
+    def delete(self, id: str) -> bool:
+        """Forget a stored analysis; False when there was none with that id."""
+        with self._write() as conn:
+            row = conn.execute("SELECT seq FROM analyses WHERE id = ?", (id,)).fetchone()
+            if not row:
+                return False
+            conn.execute("DELETE FROM spans WHERE analysis_id = ?", (id,))
+            conn.execute("DELETE FROM analyses_fts WHERE rowid = ?", (row["seq"],))
+            conn.execute("DELETE FROM analyses WHERE seq = ?", (row["seq"],))
+            return True
+
+    def count(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM analyses").fetchone()[0]
+
+    def iter_analyses(self) -> Iterator[tuple[str, Analysis]]:
+        """Every stored analysis, oldest first, read a chunk at a time (safe to write meanwhile)."""
+        last = 0
+        while True:
+            rows = self._conn().execute(
+                "SELECT seq, id, json FROM analyses WHERE seq > ? ORDER BY seq LIMIT ?", (last, _ITER_CHUNK)
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row["id"], Analysis.model_validate_json(row["json"])
+            last = rows[-1]["seq"]
+
+    # -- batch failures ------------------------------------------------------------------------
+
+    def add_failure(self, source: str, reason: str) -> None:
+        """Remember that an input could not be analyzed, and why."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO failures (source, reason, created_at) VALUES (?, ?, ?)",
+                         (source, reason, _now()))
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        """The recorded failures, oldest first: (source, reason, when as ISO 8601 UTC)."""
+        rows = self._conn().execute("SELECT source, reason, created_at FROM failures ORDER BY seq").fetchall()
+        return [(r["source"], r["reason"], r["created_at"]) for r in rows]
+
+
+class _Transaction:
+    """``with`` block around one ``BEGIN IMMEDIATE`` transaction: committed on success, else rolled back.
+
+    IMMEDIATE takes the write lock at the start, so two writers queue on the busy timeout instead of
+    one failing when it upgrades a read lock.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> _Transaction:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+    def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: list[tuple]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def executescript_in_transaction(self, script: str) -> None:
+        # sqlite3.executescript would COMMIT first; run the statements one by one instead.
+        for statement in script.split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
+
+
+def fts_query(q: str | None) -> str | None:
+    """An FTS5 MATCH expression for what a user typed: each word as a quoted prefix, all required."""
+    words = re.findall(r"\w+", q or "")
+    return " ".join(f'"{w}"*' for w in words) if words else None
+
+
+def _source_label(analysis: Analysis) -> str | None:
+    source = analysis.source
+    return source.url or source.path or source.site
+
+
+def _technique_sentence_count(analysis: Analysis) -> int:
+    """Sentences that overlap at least one technique span."""
+    return sum(1 for sent in analysis.sentences
+               if any(s.start < sent.end and sent.start < s.end for s in analysis.spans))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
