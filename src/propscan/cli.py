@@ -7,7 +7,7 @@ fix (``PropscanError``) become one line on stderr and exit status 2, never a tra
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -59,6 +59,68 @@ def analyze(
             typer.echo(f"propscan: {e}", err=True)
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def predict(
+    paths: Annotated[list[str], typer.Argument(help="Article files (article<ID>.txt) or folders of them.")],
+    task: Annotated[Literal["si", "tc", "flc"], typer.Option(
+        help="si: propaganda spans; flc: spans with their technique; tc: a technique for each span of --spans.")],
+    spans: Annotated[str | None, typer.Option(
+        "--spans", help="Task tc: the spans to classify, a template (ID ? start end) or a label file.")] = None,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Write the labels here, not to stdout.")] = None,
+) -> None:
+    """Predict SemEval-2020 Task 11 labels for articles, as the task's tab-separated files."""
+    from propscan.deliver.semeval import predict_labels
+    from propscan.readers import read_source
+    from propscan.readers.ptc import format_labels, read_labels
+
+    if (task == "tc") != (spans is not None):
+        raise fail("--spans TEMPLATE is needed with --task tc, and only there")
+    try:
+        articles = [article for path in paths for article in read_source(path)]
+        template = None
+        if spans is not None:
+            template = read_labels(spans, articles={a.id: a for a in articles}, template=True)
+        text = format_labels(predict_labels(articles, task, template=template))
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+    except OSError as e:
+        raise fail(f"{output}: {e.strerror or 'cannot be written'}") from None
+
+
+@app.command()
+def evaluate(
+    task: Annotated[Literal["si", "tc", "flc"], typer.Option(help="The SemEval-2020 Task 11 task to score.")],
+    gold: Annotated[str, typer.Option(help="Gold labels: a label file or a folder of *.labels files.")],
+    pred: Annotated[str, typer.Option(help="Predicted labels, as written by propscan predict.")],
+    json_output: Annotated[bool, typer.Option(
+        "--json", help='Print {"precision", "recall", "f1", "per_technique"} as JSON.')] = False,
+) -> None:
+    """Score predicted labels against gold ones with the SemEval-2020 Task 11 metrics."""
+    import json
+
+    from propscan.deliver.semeval import evaluate_files
+
+    try:
+        score = evaluate_files(task, gold, pred)
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    if json_output:
+        typer.echo(json.dumps(score.to_dict()))
+        return
+    typer.echo(f"precision  {score.precision:.6f}\nrecall     {score.recall:.6f}\nF1         {score.f1:.6f}")
+    if score.per_technique:
+        typer.echo("F1 per technique:")
+        width = max(len(name) for name in score.per_technique)
+        for name, technique_score in score.per_technique.items():
+            typer.echo(f"  {name:<{width}}  {technique_score.f1:.6f}")
 
 
 def main() -> None:

@@ -7,9 +7,13 @@ metrics can be used without the rest of propscan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from propscan.errors import PropscanError
+from propscan.taxonomy import TECHNIQUE_IDS
 
 STANCES: tuple[str, ...] = ("agree", "disagree", "discuss", "unrelated")
 RELATED: frozenset[str] = frozenset({"agree", "disagree", "discuss"})
@@ -51,6 +55,133 @@ def fnc1_score(gold: Sequence[str], pred: Sequence[str]) -> dict:
         "macro_f1": sum(per_class_f1.values()) / len(STANCES),
         "confusion": confusion,
     }
+
+
+@dataclass(frozen=True)
+class Score:
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class TaskScore(Score):
+    """A SemEval-2020 Task 11 score; ``per_technique`` is empty for SI."""
+
+    per_technique: dict[str, Score] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``evaluate --json`` object: overall precision, recall, F1 and the F1 of each technique."""
+        return {"precision": self.precision, "recall": self.recall, "f1": self.f1,
+                "per_technique": {name: score.f1 for name, score in self.per_technique.items()}}
+
+
+def si_score(gold: Iterable, pred: Iterable) -> TaskScore:
+    """Span identification: overlap of the propaganda regions, whatever their technique.
+
+    Labels are ``(article_id, start, end)`` or ``(article_id, technique, start, end)`` tuples or
+    objects with ``article_id``, ``start`` and ``end`` attributes (``readers.ptc.Label``). A span is
+    the set of character positions ``range(start, end)``; overlapping spans of one article are
+    merged, gold and predicted separately, and empty spans are left out. Precision is the sum over
+    predicted p and gold g of |p∩g|/|p| divided by the number of predicted spans; recall the sum of
+    |p∩g|/|g| divided by the number of gold spans.
+    """
+    return _overlap_score(_by_article(gold, with_technique=False), _by_article(pred, with_technique=False))
+
+
+def flc_score(gold: Iterable, pred: Iterable) -> TaskScore:
+    """Fragment-level classification (end to end): SI where p and g must share the technique.
+
+    Spans are merged per article and technique; ``per_technique`` gives precision, recall and F1
+    for each of the 14 techniques on its own.
+    """
+    gold_groups = _by_article(gold, with_technique=True)
+    pred_groups = _by_article(pred, with_technique=True)
+    overall = _overlap_score(gold_groups, pred_groups)
+    per_technique = {}
+    for technique in TECHNIQUE_IDS:
+        only = _overlap_score({k: v for k, v in gold_groups.items() if k[1] == technique},
+                              {k: v for k, v in pred_groups.items() if k[1] == technique})
+        per_technique[technique] = Score(only.precision, only.recall, only.f1)
+    return TaskScore(overall.precision, overall.recall, overall.f1, per_technique)
+
+
+def tc_score(gold: Iterable, pred: Iterable) -> TaskScore:
+    """Technique classification: micro-F1 over the gold spans.
+
+    The predicted techniques of each identical (article, start, end) are matched with that span's
+    gold techniques as multisets, so a span annotated twice with different techniques needs both.
+    When the predictions cover exactly the gold spans, precision = recall = F1 (= accuracy).
+    """
+    gold_labels = _technique_multisets(gold)
+    pred_labels = _technique_multisets(pred)
+    correct: Counter[str] = Counter()
+    for span, techniques in gold_labels.items():
+        correct.update(techniques & pred_labels.get(span, Counter()))
+    gold_counts = sum(gold_labels.values(), Counter())
+    pred_counts = sum(pred_labels.values(), Counter())
+    per_technique = {}
+    for technique in TECHNIQUE_IDS:
+        precision = _ratio(correct[technique], pred_counts[technique])
+        recall = _ratio(correct[technique], gold_counts[technique])
+        per_technique[technique] = Score(precision, recall, _f1(precision, recall))
+    precision = _ratio(correct.total(), pred_counts.total())
+    recall = _ratio(correct.total(), gold_counts.total())
+    return TaskScore(precision, recall, _f1(precision, recall), per_technique)
+
+
+def _fields(label: Any) -> tuple[str, str | None, int, int]:
+    if hasattr(label, "article_id"):
+        return str(label.article_id), label.technique, int(label.start), int(label.end)
+    if len(label) == 3:
+        article_id, start, end = label
+        return str(article_id), None, int(start), int(end)
+    article_id, technique, start, end = label
+    return str(article_id), technique, int(start), int(end)
+
+
+def _by_article(labels: Iterable, *, with_technique: bool) -> dict[tuple, list[tuple[int, int]]]:
+    """Merged spans per article (and technique): sorted, disjoint (start, end) pairs."""
+    groups: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    for label in labels:
+        article_id, technique, start, end = _fields(label)
+        if end > start:
+            groups[(article_id, technique) if with_technique else (article_id,)].append((start, end))
+    return {key: _merge(spans) for key, spans in groups.items()}
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of spans that share at least one character; spans that only touch stay apart."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _overlap_score(gold: dict[tuple, list[tuple[int, int]]],
+                   pred: dict[tuple, list[tuple[int, int]]]) -> TaskScore:
+    precision_sum = recall_sum = 0.0
+    for key, pred_spans in pred.items():
+        for g_start, g_end in gold.get(key, ()):
+            for p_start, p_end in pred_spans:
+                shared = min(g_end, p_end) - max(g_start, p_start)
+                if shared > 0:
+                    precision_sum += shared / (p_end - p_start)
+                    recall_sum += shared / (g_end - g_start)
+    precision = _ratio(precision_sum, sum(len(spans) for spans in pred.values()))
+    recall = _ratio(recall_sum, sum(len(spans) for spans in gold.values()))
+    return TaskScore(precision, recall, _f1(precision, recall))
+
+
+def _technique_multisets(labels: Iterable) -> dict[tuple[str, int, int], Counter[str]]:
+    spans: dict[tuple[str, int, int], Counter[str]] = defaultdict(Counter)
+    for label in labels:
+        article_id, technique, start, end = _fields(label)
+        spans[(article_id, start, end)][technique or ""] += 1
+    return spans
 
 
 def _stance(label: str) -> str:

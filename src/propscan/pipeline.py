@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from propscan.clean import clean
+from propscan.clean import Cleaned, clean
 from propscan.document import Analysis, Article, Sentence, Span
 from propscan.models import load_detector, load_headline_checker
 from propscan.models.base import DetectInput, Detector
@@ -41,12 +41,9 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
     headline_checker = load_headline_checker()
     it = iter(articles)
     while batch := list(islice(it, batch_size)):
-        cleaned = [clean(a) for a in batch]
-        inputs = []
-        for article, c in zip(batch, cleaned, strict=True):
-            removed = [(r.start, r.end) for r in c.removed]
-            inputs.append(DetectInput(article.text, sentence_ranges(article.text, removed),
-                                      _title_range(article)))
+        prepared = [prepare(a) for a in batch]
+        cleaned = [c for c, _ in prepared]
+        inputs = [doc for _, doc in prepared]
         for article, c, doc, found in zip(batch, cleaned, inputs, detector.detect(inputs), strict=True):
             sentences = [Sentence(start=s, end=e, score=p)
                          for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
@@ -58,6 +55,13 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
                 sentences=sentences, score=_article_score(sentences), removed=c.removed,
                 language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
             )
+
+
+def prepare(article: Article) -> tuple[Cleaned, DetectInput]:
+    """Clean an article and cut it into what a detector takes: text, sentences, the title's range."""
+    cleaned = clean(article)
+    removed = [(r.start, r.end) for r in cleaned.removed]
+    return cleaned, DetectInput(article.text, sentence_ranges(article.text, removed), _title_range(article))
 
 
 def _article_score(sentences: list[Sentence]) -> float:
