@@ -52,6 +52,8 @@ class Label:
 def read_article(path: str | Path) -> Article:
     """One ``article<ID>.txt`` file, its text exactly as decoded from the file's UTF-8 bytes."""
     path = Path(path)
+    if not path.is_file():
+        raise PropscanError("no such file" if not path.exists() else "not a file", source=str(path))
     try:
         data = path.read_bytes()
     except OSError as e:
