@@ -46,6 +46,8 @@ def test_add_is_idempotent_and_get_returns_the_same_analysis(store):
     assert content_hash(analysis.text).startswith(stored_id)
     assert store.contains(content_hash(analysis.text))
     assert not store.contains(content_hash("something else"))
+    assert store.id_for(content_hash(analysis.text)) == stored_id
+    assert store.id_for(content_hash("something else")) is None
     assert store.get(stored_id) == analysis
     assert store.get("0" * 16) is None
 

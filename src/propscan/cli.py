@@ -123,6 +123,24 @@ def evaluate(
             typer.echo(f"  {name:<{width}}  {technique_score.f1:.6f}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the app to the network.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: Annotated[str | None, typer.Option(help="SQLite file of stored analyses (default: in the user's data "
+                                           "directory).")] = None,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")]
+    = 2_000_000,
+) -> None:
+    """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
+    from propscan.web.app import serve as run_server
+
+    if max_body < 1:
+        raise fail("--max-body must be a positive number of bytes")
+    run_server(host=host, port=port, db_path=db, max_body_bytes=max_body)
+
+
 def main() -> None:
     try:
         app()

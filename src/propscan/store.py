@@ -193,8 +193,12 @@ class Store:
 
     def contains(self, content_hash: str) -> bool:
         """Whether an analysis of the text with this ``content_hash`` is stored."""
-        row = self._conn().execute("SELECT 1 FROM analyses WHERE content_hash = ?", (content_hash,)).fetchone()
-        return row is not None
+        return self.id_for(content_hash) is not None
+
+    def id_for(self, content_hash: str) -> str | None:
+        """The stored id of the analysis of the text with this ``content_hash``, if one is stored."""
+        row = self._conn().execute("SELECT id FROM analyses WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row["id"] if row else None
 
     def get(self, id: str) -> Analysis | None:
         row = self._conn().execute("SELECT json FROM analyses WHERE id = ?", (id,)).fetchone()
