@@ -1,14 +1,46 @@
-"""Plain-text articles: PTC layout (``article<ID>.txt``: title, empty line, body) or any text file."""
+"""Plain-text articles and the decoding of bytes into text.
+
+A ``.txt`` article is PTC layout (``article<ID>.txt``: title, empty line, body) or any text whose
+first non-empty line is taken as the title. Its ``text`` is the file's text exactly, decoded and with
+CRLF / CR newlines turned into ``\\n`` (PTC files use ``\\n`` already, so their offsets stay valid).
+
+Decoding, in order: a byte-order mark (UTF-8, UTF-16, UTF-32) decides; bytes with NULs or a known
+binary signature are refused; strict UTF-8; then Windows-1252, which also decodes Latin-1 text
+correctly (the two agree on every printable Latin-1 byte); charset-normalizer only for text that is
+mostly non-ASCII (Cyrillic, Greek, CJK...), where Windows-1252 would give mojibake. The result must
+look like text (almost no control characters) or it is refused.
+"""
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
 from propscan.document import Article, Source
 from propscan.errors import PropscanError
 
+DEFAULT_MAX_BYTES = 5_000_000
+
 _PTC_NAME = re.compile(r"^article(\d+)\.txt$")
+
+# Leading bytes of common binary formats, so that the refusal can say what the file is.
+_BINARY_SIGNATURES = {
+    b"%PDF-": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PK\x03\x04": "a ZIP archive (or Word/OpenDocument file)",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x7fELF": "an executable",
+    b"\xd0\xcf\x11\xe0": "an old Microsoft Office document",
+}
+_BOMS = (  # UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Control characters (category Cc) other than tab, newlines, vertical tab and form feed.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def title_of(text: str) -> str:
@@ -18,12 +50,79 @@ def title_of(text: str) -> str:
     return ""
 
 
-def decode(data: bytes, source: str) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise PropscanError("not UTF-8 text", source=source) from None
+def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def decode(data: bytes, source: str, *, charset: str | None = None) -> str:
+    """Bytes as text with ``\\n`` newlines, or a PropscanError naming ``source`` and the reason.
+
+    ``charset`` is a declared encoding (an HTTP header, an HTML meta tag); it is tried after a
+    byte-order mark and before guessing.
+    """
+    text = _decode(data, source, charset)
+    if len(_CONTROL.findall(text)) > max(2, len(text) // 200):
+        raise PropscanError("not text: it holds control characters (binary data or an unknown encoding)",
+                            source=source)
+    return normalize_newlines(text)
+
+
+def _decode(data: bytes, source: str, charset: str | None) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise PropscanError(f"undecodable: it starts with a {encoding.upper().replace('-SIG', '')} "
+                                    "byte-order mark but is not valid in that encoding", source=source) from None
+    for signature, kind in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise PropscanError(f"binary file ({kind}), not text", source=source)
+    if b"\x00" in data:
+        raise PropscanError("binary file (it contains NUL bytes), not text", source=source)
+    if charset:
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass  # a wrong declaration is common on the web; fall back to detection
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    non_ascii = sum(1 for b in data if b >= 0x80)
+    letters = non_ascii + sum(1 for b in data if 0x61 <= (b | 0x20) <= 0x7A)
+    mostly_non_ascii = letters and non_ascii / letters > 0.3
+    if not mostly_non_ascii:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None and best.chaos < 0.2:
+        return str(best)
+    raise PropscanError("undecodable: not UTF-8, UTF-16, Windows-1252 or Latin-1 text, and no other "
+                        "encoding fits", source=source)
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refused when it is missing, unreadable, empty or over ``max_bytes``."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise PropscanError(f"too large: {size:,} bytes, over the limit of {max_bytes:,} "
+                                "(raise it with --max-bytes)", source=str(path))
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PropscanError("no such file or directory", source=str(path)) from None
+    except IsADirectoryError:
+        raise PropscanError("is a directory", source=str(path)) from None
+    except OSError as e:
+        raise PropscanError(f"cannot be read ({e.strerror or e})", source=str(path)) from None
+    if not data.strip():
+        raise PropscanError("the article is empty", source=str(path))
+    return data
 
 
 def article_id_for(path: Path) -> str:
@@ -31,12 +130,8 @@ def article_id_for(path: Path) -> str:
     return m.group(1) if m else path.stem
 
 
-def read_text_file(path: Path) -> Article:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise PropscanError(e.strerror or "cannot be read", source=str(path)) from None
-    text = decode(data, str(path))
+def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
+    text = decode(read_bytes(path, max_bytes), str(path))
     if not text.strip():
         raise PropscanError("the article is empty", source=str(path))
     return Article(id=article_id_for(path), title=title_of(text), text=text,
