@@ -25,7 +25,7 @@ from propscan.taxonomy import to_technique
 TEMPLATE = "?"
 """The technique column of a template line: a span whose technique is to be predicted."""
 
-_ARTICLE_NAME = re.compile(r"^article(\w+)\.txt$")
+_ARTICLE_NAME = re.compile(r"^article(\d+)\.txt$")
 
 
 @dataclass(frozen=True)
