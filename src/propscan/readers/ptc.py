@@ -13,19 +13,17 @@ is a ``PropscanError`` naming the file, the line and the reason.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from propscan.document import Article, Source
 from propscan.errors import PropscanError
+from propscan.readers.text import article_id_for
 from propscan.taxonomy import to_technique
 
 TEMPLATE = "?"
 """The technique column of a template line: a span whose technique is to be predicted."""
-
-_ARTICLE_NAME = re.compile(r"^article(\d+)\.txt$")
 
 
 @dataclass(frozen=True)
@@ -62,9 +60,8 @@ def read_article(path: str | Path) -> Article:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PropscanError(f"not UTF-8 text (byte {e.start})", source=str(path)) from None
-    match = _ARTICLE_NAME.match(path.name)
     title = text.split("\n", 1)[0].strip()
-    return Article(id=match.group(1) if match else path.stem, title=title, text=text,
+    return Article(id=article_id_for(path), title=title, text=text,
                    source=Source(path=str(path), format="ptc"))
 
 
@@ -73,7 +70,7 @@ def read_articles(directory: str | Path) -> list[Article]:
     directory = Path(directory)
     if not directory.is_dir():
         raise PropscanError("no such directory", source=str(directory))
-    return [read_article(p) for p in sorted(directory.glob("article*.txt")) if _ARTICLE_NAME.match(p.name)]
+    return [read_article(p) for p in sorted(directory.glob("article*.txt"))]
 
 
 def write_article(article: Article, directory: str | Path) -> Path:
