@@ -280,3 +280,24 @@ def test_overlapping_spans_split_the_text_into_segments_covered_by_both():
     triple = next(s for s in segments if s.text == "traitors")
     assert triple.style.count("inset") == 3
     assert view.technique_counts(analysis)[0]["count"] == 1
+
+
+def test_the_page_shows_the_headline_check_when_there_is_one(db):
+    from propscan.document import Evidence, HeadlineCheck, Sentence
+
+    text = "Puppets beg Russia for help\n\nThe ministers met in New York. Nobody begged anyone."
+    start = text.index("Nobody")
+    analysis = Analysis(
+        id="h1", title="Puppets beg Russia for help", text=text,
+        sentences=[Sentence(start=29, end=start - 1, score=0.2), Sentence(start=start, end=len(text), score=0.1)],
+        headline=HeadlineCheck(stance="disagree", supported=False,
+                               probabilities={"agree": 0.1, "disagree": 0.7, "discuss": 0.15, "unrelated": 0.05},
+                               evidence=[Evidence(start=start, end=len(text), text=text[start:], relation="contradicts",
+                                                  score=0.8)]))
+    with Store(db) as store:
+        stored_id, _ = store.add(analysis)
+    with TestClient(create_app(db)) as client:
+        page = client.get(f"/analyses/{stored_id}").text
+        assert 'id="headline-check"' in page
+        assert "does not support the headline" in page and "Nobody begged anyone." in page
+        assert client.get(f"/api/analyses/{stored_id}").json()["headline"]["stance"] == "disagree"
