@@ -36,27 +36,43 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command()
 def analyze(
-    paths: Annotated[list[str], typer.Argument(help="Article files, folders, URLs, or - for stdin.")],
+    paths: Annotated[list[str], typer.Argument(
+        help="Article files (.txt, .html), folders (read recursively), .jsonl/.csv corpora, http(s) URLs, "
+        "or - for standard input.")],
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per article (JSON Lines).")] = False,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="Let URLs reach loopback, private and other non-public addresses.")] = False,
+    max_bytes: Annotated[int | None, typer.Option(
+        "--max-bytes", min=1, help="The largest input read, in bytes: a file, a page, a corpus article "
+        "[default: 5000000].")] = None,
 ) -> None:
-    """Analyze articles and show their propaganda techniques."""
+    """Analyze articles and show their propaganda techniques.
+
+    Inputs that cannot be read are reported on stderr, one line each, and the others are analyzed;
+    the exit status is 1 when any failed.
+    """
     from propscan.deliver.report import print_report
     from propscan.pipeline import analyze_many
-    from propscan.readers import read_source
+    from propscan.readers import DEFAULT_MAX_BYTES, ReadFailure, iter_sources
 
+    max_bytes = max_bytes or DEFAULT_MAX_BYTES
     failures = 0
-    for path in paths:
-        try:
-            articles = read_source(path)
-            for analysis in analyze_many(articles):
-                if json_output:
-                    sys.stdout.write(analysis.to_json() + "\n")
-                    sys.stdout.flush()
-                else:
-                    print_report(analysis)
-        except PropscanError as e:
-            failures += 1
-            typer.echo(f"propscan: {e}", err=True)
+
+    def readable_articles():
+        nonlocal failures
+        for item in iter_sources(paths, allow_private=allow_private, max_bytes=max_bytes):
+            if isinstance(item, ReadFailure):
+                failures += 1
+                typer.echo(f"propscan: {item}", err=True)
+            else:
+                yield item
+
+    for analysis in analyze_many(readable_articles()):
+        if json_output:
+            sys.stdout.write(analysis.to_json() + "\n")
+            sys.stdout.flush()
+        else:
+            print_report(analysis)
     if failures:
         raise typer.Exit(1)
 

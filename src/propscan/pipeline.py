@@ -47,7 +47,8 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
         for article, c, doc, found in zip(batch, cleaned, inputs, detector.detect(inputs), strict=True):
             sentences = [Sentence(start=s, end=e, score=p)
                          for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
-            spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans]
+            spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans
+                     if not any(s.start < r.end and r.start < s.end for r in c.removed)]  # none in furniture
             headline = headline_checker.check(article.text, doc.title, doc.sentences) if headline_checker else None
             yield Analysis(
                 id=article.id, title=article.title, text=article.text, source=article.source,
