@@ -301,3 +301,17 @@ def test_the_page_shows_the_headline_check_when_there_is_one(db):
         assert 'id="headline-check"' in page
         assert "does not support the headline" in page and "Nobody begged anyone." in page
         assert client.get(f"/api/analyses/{stored_id}").json()["headline"]["stance"] == "disagree"
+
+
+def test_serve_refuses_a_file_that_is_not_a_store_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database " * 200)
+    for args in (["--db", str(notes)], ["--max-body", "0"]):
+        done = subprocess.run([sys.executable, "-m", "propscan.cli", "serve", "--port", "1", *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2
+        assert done.stderr.startswith("propscan: ") and done.stderr.count("\n") == 1
+        assert "Traceback" not in done.stderr

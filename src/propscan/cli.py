@@ -148,13 +148,16 @@ def serve(
                                            "directory).")] = None,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")]
     = 2_000_000,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="Let submitted URLs reach loopback, private and other non-public addresses.")]
+    = False,
 ) -> None:
     """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
     from propscan.web.app import serve as run_server
 
     if max_body < 1:
         raise fail("--max-body must be a positive number of bytes")
-    run_server(host=host, port=port, db_path=db, max_body_bytes=max_body)
+    run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private)
 
 
 def main() -> None:

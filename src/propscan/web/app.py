@@ -88,8 +88,8 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
                allow_private_urls: bool = False) -> FastAPI:
     """The app around the store at ``db_path`` (None: the user's data directory).
 
-    ``allow_private_urls`` lets the URL reader fetch from private and loopback addresses; it is
-    for tests against a local server, as the CLI's default refuses them.
+    ``allow_private_urls`` lets submitted URLs reach loopback and private addresses, like the CLI's
+    ``--allow-private``; by default they are refused.
     """
     store = Store(db_path)
 
@@ -379,10 +379,10 @@ def _version() -> str:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None = None,
-          max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+          max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, *, allow_private_urls: bool = False) -> None:
     """Run the app with uvicorn until interrupted (what ``propscan serve`` does)."""
     import uvicorn
 
-    app = create_app(db_path, max_body_bytes)
+    app = create_app(db_path, max_body_bytes, allow_private_urls=allow_private_urls)
     print(f"propscan: store {app.state.store.path}; open http://{host}:{port}/ (API docs at /docs)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
