@@ -160,6 +160,104 @@ def serve(
     run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private)
 
 
+@app.command()
+def batch(
+    inputs: Annotated[list[str], typer.Argument(help="Folders, article files, JSON Lines or CSV corpora, URL lists.")],
+    db: Annotated[str | None, typer.Option(help="The SQLite store (default: the one `serve` uses).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="Run on a Dask cluster: its scheduler address (tcp://host:8786), or 'local'.")] = None,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="Let URLs reach loopback, private and other non-public addresses.")] = False,
+    max_bytes: Annotated[int | None, typer.Option(
+        "--max-bytes", min=1, help="The largest input read, in bytes [default: 5000000].")] = None,
+) -> None:
+    """Analyze a corpus into the store; what is stored already is skipped, so a stopped run resumes.
+
+    Each result is stored as it completes; inputs that fail are logged and recorded, the others go
+    on, and the exit status is 1 when any failed.
+    """
+    from propscan.batch import progress_for, run_batch
+    from propscan.store import Store
+
+    try:
+        with Store(db) as store:
+            report = run_batch(inputs, store, workers=workers, dask=dask, progress=progress_for(),
+                               allow_private=allow_private, max_bytes=max_bytes)
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"{report.stored} stored, {report.skipped} already stored, {report.failed} failed "
+               f"in {report.seconds:.1f}s")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(
+    db: Annotated[str | None, typer.Option(help="The SQLite store (default: the one `serve` uses).")] = None,
+    by: Annotated[Literal["source", "technique", "month"] | None, typer.Option(
+        help="Show one grouping (default: all three).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the statistics as one JSON object.")] = False,
+    plot: Annotated[str | None, typer.Option(help="Also draw the charts into FILE.png or FILE.svg.")] = None,
+) -> None:
+    """Statistics of a stored corpus: techniques per sentence, per technique, per source, per month."""
+    from rich.console import Console
+
+    from propscan.stats import plot_stats, stats_tables, store_stats
+    from propscan.store import Store
+
+    try:
+        with Store(db) as store:
+            corpus = store_stats(store)
+        if plot:
+            plot_stats(corpus, plot, by)
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    if json_output:
+        typer.echo(corpus.model_dump_json(indent=2))
+        return
+    console = Console()
+    for table in stats_tables(corpus, by):
+        console.print(table)
+    if plot:
+        typer.echo(f"charts written to {plot}")
+
+
+@app.command()
+def export(
+    fmt: Annotated[Literal["jsonl", "csv", "semeval", "label-studio"], typer.Option(
+        "--format", help="jsonl, csv (one row per article), semeval (FLC labels) or label-studio (tasks).")],
+    db: Annotated[str | None, typer.Option(help="The SQLite store (default: the one `serve` uses).")] = None,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="The file to write (default: stdout).")] = None,
+) -> None:
+    """Export every stored analysis; label-studio also writes its labeling config beside -o FILE."""
+    from propscan.deliver.export import export as export_analyses
+    from propscan.deliver.export import label_config_path, label_studio_config
+    from propscan.store import Store
+
+    try:
+        with Store(db) as store:
+            if output is None:
+                export_analyses(store.iter_analyses(), fmt, sys.stdout)
+                return
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                n = export_analyses(store.iter_analyses(), fmt, out)
+            if fmt == "label-studio":
+                config = label_config_path(output)
+                config.write_text(label_studio_config(), encoding="utf-8")
+                typer.echo(f"labeling config written to {config}", err=True)
+    except BrokenPipeError:  # the reader of stdout (head, less) stopped early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    except OSError as e:
+        raise fail(f"{e.filename or output}: {e.strerror or 'cannot be written'}") from None
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"{n} analyses exported to {output}", err=True)
+
+
 def main() -> None:
     try:
         app()
