@@ -201,3 +201,20 @@ def test_export_command_writes_files_and_the_label_config(db, tmp_path):
     unwritable = runner.invoke(app, ["export", "--db", str(db), "--format", "csv", "-o",
                                      str(tmp_path / "missing" / "x.csv")])
     assert unwritable.exit_code == 2 and "No such file or directory" in unwritable.output
+
+
+def test_stats_page_of_serve_shows_the_same_figures(db, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from propscan.web.app import create_app
+
+    monkeypatch.setenv("PROPSCAN_MODEL", "lexicon")
+    with TestClient(create_app(db)) as client:
+        page = client.get("/stats")
+    assert page.status_code == 200
+    html = page.text
+    assert "<th>Articles</th><td>3</td>" in html and "<th>Sentences</th><td>7</td>" in html
+    assert "4 (57.1%)" in html
+    for key in ("a.example", "b.example", "/corpus/c", "2024-01", "2024-02"):
+        assert f"<td>{key}</td>" in html
+    assert html.count('<li data-technique="') == 14

@@ -233,6 +233,13 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
             "removed": view.removed_pieces(analysis), "techniques": TECHNIQUES,
         })
 
+    @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
+    async def stats_page(request: Request) -> HTMLResponse:
+        from propscan.stats import store_stats
+
+        corpus = await run_in_threadpool(store_stats, store)
+        return page(request, "stats.html", {"s": corpus, "colours": {t.id: t.colour for t in TECHNIQUES}})
+
     return app
 
 
