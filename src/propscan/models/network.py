@@ -1,0 +1,127 @@
+"""The propaganda network: one encoder pass per article feeds three small heads.
+
+- a token head tags every token O / B / I of a propaganda span (task SI);
+- a sentence head gives the probability that a sentence uses some technique;
+- a span head classifies a span into the 14 techniques (task TC) from the span's boundary tokens,
+  its mean, the mean of its sentence, and features the literature found strong: span length, how
+  often the span's words recur in the article (Repetition), whether it sits in the headline, how much
+  of its sentence it covers, and its punctuation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from propscan.models.encoder import Encoded
+from propscan.taxonomy import TECHNIQUE_IDS
+
+TAGS = ("O", "B", "I")
+N_SPAN_FEATURES = 11
+_WORD = re.compile(r"\w+")
+
+
+def _normalize(fragment: str) -> str:
+    return " ".join(_WORD.findall(fragment.lower()))
+
+
+def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
+                  title: tuple[int, int] | None, normalized_text: str | None = None) -> list[float]:
+    fragment = text[start:end]
+    key = _normalize(fragment)
+    haystack = normalized_text if normalized_text is not None else _normalize(text)
+    count = len(re.findall(r"\b" + re.escape(key) + r"\b", haystack)) if key else 0
+    words = len(_WORD.findall(fragment))
+    s_start, s_end = sentence
+    coverage = (min(end, s_end) - max(start, s_start)) / max(1, s_end - s_start)
+    in_title = float(title is not None and start < title[1] and title[0] < end)
+    return [
+        math.log1p(len(fragment)) / 6.0,
+        math.log1p(words) / 4.0,
+        math.log1p(count),
+        float(count >= 2),
+        float(count >= 3),
+        in_title,
+        max(0.0, min(1.0, coverage)),
+        float("?" in fragment),
+        float("!" in fragment),
+        float(any(q in fragment for q in "\"“”")),
+        float(fragment[:1].isupper()),
+    ]
+
+
+class PropagandaNet(nn.Module):
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.token_head = nn.Linear(hidden, len(TAGS))
+        self.sentence_head = nn.Linear(2 * hidden, 1)
+        self.span_head = nn.Sequential(
+            nn.Linear(4 * hidden + N_SPAN_FEATURES, 256), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(256, len(TECHNIQUE_IDS)),
+        )
+        self.cls_id = 101
+        self.sep_id = 102
+
+    def encode_many(self, articles: Sequence[Encoded], max_batch: int = 16) -> list[torch.Tensor]:
+        """Token states (n_tokens, hidden) of each article; windows of all articles batched by length."""
+        jobs = [(i, a, b) for i, enc in enumerate(articles) for a, b in enc.windows]
+        order = sorted(range(len(jobs)), key=lambda j: jobs[j][2] - jobs[j][1])
+        outputs: dict[int, torch.Tensor] = {}
+        device = next(self.parameters()).device
+        for k in range(0, len(order), max_batch):
+            chunk = order[k:k + max_batch]
+            longest = max(jobs[j][2] - jobs[j][1] for j in chunk) + 2
+            ids = torch.zeros((len(chunk), longest), dtype=torch.long)
+            mask = torch.zeros((len(chunk), longest), dtype=torch.long)
+            for row, j in enumerate(chunk):
+                i, a, b = jobs[j]
+                piece = torch.from_numpy(articles[i].ids[a:b])
+                ids[row, 0] = self.cls_id
+                ids[row, 1:1 + len(piece)] = piece
+                ids[row, 1 + len(piece)] = self.sep_id
+                mask[row, :len(piece) + 2] = 1
+            states = self.encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+            for row, j in enumerate(chunk):
+                _, a, b = jobs[j]
+                outputs[j] = states[row, 1:1 + b - a]
+        per_article: list[list[torch.Tensor]] = [[] for _ in articles]
+        for j, (i, _, _) in enumerate(jobs):
+            per_article[i].append(outputs[j])
+        hidden = self.encoder.config.hidden_size
+        return [torch.cat(parts) if parts else torch.zeros((0, hidden), device=device) for parts in per_article]
+
+    def token_logits(self, states: torch.Tensor) -> torch.Tensor:
+        return self.token_head(self.dropout(states))
+
+    def sentence_logits(self, states: torch.Tensor, ranges: Sequence[tuple[int, int]]) -> torch.Tensor:
+        pooled = [torch.cat([states[a:b].mean(0), states[a:b].max(0).values]) if b > a
+                  else states.new_zeros(2 * states.shape[1]) for a, b in ranges]
+        if not pooled:
+            return states.new_zeros((0,))
+        return self.sentence_head(self.dropout(torch.stack(pooled))).squeeze(-1)
+
+    def span_logits(self, states: torch.Tensor, spans: Sequence[tuple[int, int]],
+                    contexts: Sequence[tuple[int, int]], features: np.ndarray) -> torch.Tensor:
+        if not spans:
+            return states.new_zeros((0, len(TECHNIQUE_IDS)))
+        zero = states.new_zeros((1, states.shape[1]))
+        cumulative = torch.cat([zero, states.cumsum(0)])
+        rows = []
+        for (a, b), (ca, cb) in zip(spans, contexts, strict=True):
+            b = max(b, a + 1)
+            cb = max(cb, ca + 1)
+            rows.append(torch.cat([
+                states[min(a, len(states) - 1)], states[min(b - 1, len(states) - 1)],
+                (cumulative[b] - cumulative[a]) / (b - a), (cumulative[cb] - cumulative[ca]) / (cb - ca),
+            ]))
+        pooled = self.dropout(torch.stack(rows))
+        extra = torch.as_tensor(features, dtype=pooled.dtype, device=pooled.device)
+        return self.span_head(torch.cat([pooled, extra], dim=1))

@@ -1,0 +1,254 @@
+"""Training of the propaganda network on the Propaganda Techniques Corpus (CPU, fixed seeds).
+
+``train_propaganda`` is the one way the shipped model files are made: it splits the labeled
+articles by article into train and development parts (fixed seed), fine-tunes the encoder and heads
+on the train part, tunes the decoding thresholds and calibrates the sentence scores on the
+development part, and writes the weights, their configuration and the development figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from propscan.models.base import DetectInput
+from propscan.models.encoder import load_base_encoder, load_tokenizer
+from propscan.models.network import PropagandaNet
+from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, Prepared, prepare
+from propscan.segment import sentence_ranges
+from propscan.taxonomy import TECHNIQUE_IDS
+
+log = logging.getLogger("propscan.train")
+
+
+@dataclass
+class TrainSettings:
+    seed: int = 13
+    dev_share: float = 0.2
+    layers: int = 4
+    epochs: int = 6
+    encoder_lr: float = 8e-5
+    head_lr: float = 1e-3
+    warmup: float = 0.06
+    articles_per_step: int = 2
+    limit_articles: int | None = None  # for tiny test runs
+
+
+@dataclass
+class LabeledArticle:
+    id: str
+    doc: DetectInput
+    si: list[tuple[int, int]]
+    tc: list[tuple[int, int, str]]
+    prep: Prepared | None = None
+    token_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    sentence_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+
+def title_range(text: str) -> tuple[int, int] | None:
+    first = text.split("\n", 1)[0]
+    stripped = first.strip()
+    if not stripped:
+        return None
+    start = first.index(stripped)
+    return (start, start + len(stripped))
+
+
+def as_input(text: str) -> DetectInput:
+    return DetectInput(text, sentence_ranges(text), title_range(text))
+
+
+def load_corpus(data_dir: Path) -> list[LabeledArticle]:
+    """The labeled PTC articles under ``data_dir`` (train-articles and the two label folders)."""
+    from propscan.readers import ptc
+
+    articles = {a.id: a.text for a in ptc.read_articles(data_dir / "train-articles")}
+    si: dict[str, list[tuple[int, int]]] = {}
+    for label in ptc.read_labels(data_dir / "train-labels-task1-span-identification", articles=articles):
+        si.setdefault(label.article_id, []).append((label.start, label.end))
+    tc: dict[str, list[tuple[int, int, str]]] = {}
+    for label in ptc.read_labels(data_dir / "train-labels-task2-technique-classification", articles=articles,
+                                 require_technique=True):
+        tc.setdefault(label.article_id, []).append((label.start, label.end, label.technique))
+    corpus = [LabeledArticle(article_id, as_input(text), si.get(article_id, []), tc.get(article_id, []))
+              for article_id, text in sorted(articles.items())]
+    return corpus
+
+
+def split(corpus: list[LabeledArticle], share: float, seed: int) -> tuple[list, list]:
+    ids = sorted(a.id for a in corpus)
+    random.Random(seed).shuffle(ids)
+    dev_ids = set(ids[: round(len(ids) * share)])
+    return [a for a in corpus if a.id not in dev_ids], [a for a in corpus if a.id in dev_ids]
+
+
+def attach_labels(tokenizer, article: LabeledArticle) -> None:
+    article.prep = prep = prepare(tokenizer, article.doc)
+    tags = np.zeros(len(prep.enc.ids), dtype=np.int64)
+    for start, end in merge(article.si):
+        a, b = prep.enc.tokens_in(start, end)
+        if b > a:
+            tags[a] = 1
+            tags[a + 1:b] = 2
+    article.token_tags = tags
+    article.sentence_labels = np.asarray(
+        [float(any(s < e2 and s2 < e for s2, e2 in article.si)) for s, e in article.doc.sentences],
+        dtype=np.float32)
+
+
+def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def trainable_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    """Everything but the embeddings, which stay as shipped in the pretrained package."""
+    return {k: v.detach().to(torch.float16).contiguous() for k, v in net.state_dict().items()
+            if not k.startswith("encoder.embeddings")}
+
+
+def losses(net: PropagandaNet, batch: list[LabeledArticle]) -> torch.Tensor:
+    states = net.encode_many([a.prep.enc for a in batch])
+    total = states[0].new_zeros(())
+    token_weights = torch.tensor([1.0, 2.0, 1.5])
+    for article, h in zip(batch, states, strict=True):
+        tags = torch.from_numpy(article.token_tags)
+        total = total + nn.functional.cross_entropy(net.token_logits(h), tags, weight=token_weights)
+        if len(article.sentence_labels):
+            logits = net.sentence_logits(h, article.prep.sentence_tokens)
+            total = total + 0.5 * nn.functional.binary_cross_entropy_with_logits(
+                logits, torch.from_numpy(article.sentence_labels))
+        if article.tc:
+            spans = [(s, e) for s, e, _ in article.tc]
+            targets = torch.tensor([TECHNIQUE_IDS.index(t) for _, _, t in article.tc])
+            logits = net.span_logits(h, *article.prep.span_inputs(spans))
+            total = total + nn.functional.cross_entropy(logits, targets, label_smoothing=0.05)
+    return total / len(batch)
+
+
+def fit(net: PropagandaNet, train: list[LabeledArticle], settings: TrainSettings) -> None:
+    encoder_params = [p for n, p in net.named_parameters() if n.startswith("encoder.") and p.requires_grad]
+    head_params = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW([
+        {"params": encoder_params, "lr": settings.encoder_lr},
+        {"params": head_params, "lr": settings.head_lr},
+    ], weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(train) / settings.articles_per_step)
+    total_steps = steps_per_epoch * settings.epochs
+    warmup = max(1, int(total_steps * settings.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total_steps - step) / total_steps))
+    rng = random.Random(settings.seed)
+    net.train()
+    step = 0
+    for epoch in range(settings.epochs):
+        order = train[:]
+        rng.shuffle(order)
+        started, running = time.time(), 0.0
+        for k in range(0, len(order), settings.articles_per_step):
+            loss = losses(net, order[k:k + settings.articles_per_step])
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            running += loss.item()
+        log.info("epoch %d/%d: loss %.4f, %.0f s", epoch + 1, settings.epochs,
+                 running / steps_per_epoch, time.time() - started)
+    net.eval()
+
+
+def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | None = None) -> dict:
+    """Train, tune on the development split, write the model files into ``out_dir``; return the figures."""
+    from propscan.models.tuning import tune_and_evaluate
+
+    settings = settings or TrainSettings()
+    random.seed(settings.seed)
+    np.random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    started = time.time()
+    corpus = load_corpus(data_dir)
+    if settings.limit_articles:
+        corpus = corpus[: settings.limit_articles]
+    train, dev = split(corpus, settings.dev_share, settings.seed)
+    tokenizer = load_tokenizer()
+    for article in corpus:
+        attach_labels(tokenizer, article)
+    net = PropagandaNet(load_base_encoder(settings.layers))
+    for p in net.encoder.embeddings.parameters():
+        p.requires_grad = False
+    log.info("training on %d articles, developing on %d", len(train), len(dev))
+    fit(net, train, settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from safetensors.torch import save_file
+
+    save_file(trainable_state(net), str(out_dir / WEIGHTS_FILE))
+    decode, figures = tune_and_evaluate(net, dev)
+    figures["training_seconds"] = round(time.time() - started, 1)
+    figures["train_articles"] = sorted(a.id for a in train)
+    figures["dev_articles"] = sorted(a.id for a in dev)
+    config = {"name": "propscan-minilm", "layers": settings.layers, "decode": asdict(decode),
+              "train_settings": asdict(settings), "techniques": list(TECHNIQUE_IDS)}
+    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    (out_dir / "propaganda-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def measure_speed(model_dir: Path, articles_dir: Path, limit: int = 75) -> dict:
+    """Articles per second of the full analysis with the model in ``model_dir``."""
+    from propscan.models.trained import TrainedDetector
+    from propscan.pipeline import analyze_many
+    from propscan.readers import ptc
+
+    started = time.time()
+    detector = TrainedDetector.load(model_dir)
+    load_seconds = time.time() - started
+    articles = ptc.read_articles(articles_dir)[:limit]
+    started = time.time()
+    for _ in analyze_many(articles, detector=detector):
+        pass
+    elapsed = time.time() - started
+    return {"articles": len(articles), "threads": torch.get_num_threads(), "load_seconds": load_seconds,
+            "articles_per_second": len(articles) / elapsed, "ms_per_article": 1000 * elapsed / len(articles)}
+
+
+def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: int | None = None,
+                         only: str | None = None) -> dict:
+    """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``."""
+    from propscan.errors import PropscanError
+    from propscan.models.card import write_card
+
+    results: dict = {}
+    if only in (None, "propaganda"):
+        ptc_dir = data_dir / "ptc"
+        if not (ptc_dir / "train-articles").is_dir():
+            raise PropscanError("no ptc/train-articles folder here", source=str(data_dir))
+        settings = TrainSettings(seed=seed, **({"epochs": epochs} if epochs else {}))
+        figures = train_propaganda(ptc_dir, out_dir, settings)
+        speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
+        config = json.loads((out_dir / CONFIG_FILE).read_text())
+        write_card(figures, config, out_dir, speed)
+        results["propaganda"] = figures
+    if only in (None, "stance"):
+        from propscan.models.stance_train import train_stance
+
+        fnc_dir = data_dir / "fnc1"
+        if not (fnc_dir / "stances.csv").is_file():
+            raise PropscanError("no fnc1/stances.csv here", source=str(data_dir))
+        results["stance"] = train_stance(fnc_dir, out_dir / "stance", seed=seed)
+    return results

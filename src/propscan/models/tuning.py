@@ -1,0 +1,176 @@
+"""Tuning and evaluation on the development split.
+
+The decoding settings (span threshold, gap bridging, minimum length, when to emit a second
+technique) and the sentence-score calibration are chosen on the development articles. To keep the
+reported figures honest, they are also measured by 2-fold cross-fitting: settings tuned on one half
+of the development articles are scored on the other half, and the two halves' predictions pooled.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from propscan.metrics import flc_score, si_score, tc_score
+from propscan.models.trained import DecodeSettings, decode_regions, quantize_int8, sigmoid
+from propscan.taxonomy import TECHNIQUE_IDS
+
+THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+GAPS = (0, 1, 2, 4)
+MIN_CHARS = (2, 5, 10)
+SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
+
+
+class DevOutputs:
+    """The network's raw outputs on the development articles, computed once."""
+
+    def __init__(self, net, dev) -> None:
+        self.dev = dev
+        self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
+        with torch.inference_mode():
+            states = net.encode_many([a.prep.enc for a in dev])
+            for article, h in zip(dev, states, strict=True):
+                p = torch.softmax(net.token_logits(h), -1).numpy()
+                self.token_p.append(p[:, 1] + p[:, 2])
+                self.sentence_logits.append(net.sentence_logits(h, article.prep.sentence_tokens).numpy())
+                spans = [(s, e) for s, e, _ in article.tc]
+                logits = net.span_logits(h, *article.prep.span_inputs(spans)) if spans else None
+                self.gold_tc_probs.append(torch.softmax(logits, -1).numpy() if spans else np.zeros((0, 14)))
+                self.states.append(h)
+        self.net = net
+
+    def regions(self, i: int, settings: DecodeSettings):
+        return decode_regions(self.dev[i].prep, self.token_p[i], settings)
+
+    def technique_probs(self, i: int, spans):
+        if not spans:
+            return np.zeros((0, len(TECHNIQUE_IDS)))
+        with torch.inference_mode():
+            logits = self.net.span_logits(self.states[i], *self.dev[i].prep.span_inputs(spans))
+            return torch.softmax(logits, -1).numpy()
+
+
+def tc_predictions(outputs: DevOutputs, indices) -> tuple[list, list]:
+    """Gold TC labels and predictions; the k-th copy of a repeated span gets the k-th best technique."""
+    gold, pred = [], []
+    for i in indices:
+        article = outputs.dev[i]
+        seen: Counter = Counter()
+        for (s, e, t), p in zip(article.tc, outputs.gold_tc_probs[i], strict=True):
+            rank = seen[(s, e)]
+            seen[(s, e)] += 1
+            gold.append((article.id, t, s, e))
+            pred.append((article.id, TECHNIQUE_IDS[int(np.argsort(-p)[rank % len(p)])], s, e))
+    return gold, pred
+
+
+def si_f1(outputs: DevOutputs, indices, settings: DecodeSettings) -> float:
+    gold = [(outputs.dev[i].id, s, e) for i in indices for s, e in outputs.dev[i].si]
+    pred = [(outputs.dev[i].id, r.start, r.end) for i in indices for r in outputs.regions(i, settings)]
+    return si_score(gold, pred).f1
+
+
+def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: dict) -> tuple[list, list]:
+    gold = [(outputs.dev[i].id, t, s, e) for i in indices for s, e, t in outputs.dev[i].tc]
+    pred = []
+    for i in indices:
+        key = (i, settings.threshold, settings.max_gap, settings.min_chars)
+        if key not in cache:
+            regions = outputs.regions(i, settings)
+            cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
+        regions, probs = cache[key]
+        for r, p in zip(regions, probs, strict=True):
+            order = np.argsort(-p)
+            pred.append((outputs.dev[i].id, TECHNIQUE_IDS[order[0]], r.start, r.end))
+            if p[order[1]] >= settings.second_technique:
+                pred.append((outputs.dev[i].id, TECHNIQUE_IDS[order[1]], r.start, r.end))
+    return gold, pred
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(labels.tolist())) < 2:
+        return 1.0, 0.0
+    model = LogisticRegression(C=100.0).fit(logits.reshape(-1, 1), labels)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
+def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
+    """Settings that maximise SI F1, then FLC F1, and the sentence calibration and threshold."""
+    grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m)
+            for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
+    best = max(grid, key=lambda s: si_f1(outputs, indices, s))
+    cache: dict = {}
+    best = max((replace(best, second_technique=x) for x in SECOND),
+               key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
+    logits = np.concatenate([outputs.sentence_logits[i] for i in indices])
+    labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
+    a, b = fit_platt(logits, labels)
+    best = replace(best, sentence_a=a, sentence_b=b)
+    probs = np.asarray([sigmoid(a * x + b) for x in logits])
+    threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
+    return best, float(threshold)
+
+
+def _f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    tp = float((pred & gold).sum())
+    return 2 * tp / (pred.sum() + gold.sum()) if pred.sum() + gold.sum() else 0.0
+
+
+def evaluate(outputs: DevOutputs, indices, settings: DecodeSettings, sentence_threshold: float) -> dict:
+    """SI, TC, FLC, sentence-level F1 and article-score MAE on the given development articles."""
+    gold_si = [(outputs.dev[i].id, s, e) for i in indices for s, e in outputs.dev[i].si]
+    pred_si = [(outputs.dev[i].id, r.start, r.end) for i in indices for r in outputs.regions(i, settings)]
+    si = si_score(gold_si, pred_si)
+    tc = tc_score(*tc_predictions(outputs, indices))
+    flc = flc_score(*flc_labels(outputs, indices, settings, {}))
+    sentence_pred, sentence_gold, errors = [], [], []
+    for i in indices:
+        probs = np.asarray([sigmoid(settings.sentence_a * x + settings.sentence_b)
+                            for x in outputs.sentence_logits[i]])
+        labels = outputs.dev[i].sentence_labels
+        sentence_pred.append(probs >= sentence_threshold)
+        sentence_gold.append(labels > 0.5)
+        if len(labels):
+            errors.append(abs(probs.mean() - labels.mean()))
+    return {
+        "si": {"precision": si.precision, "recall": si.recall, "f1": si.f1},
+        "tc": {"f1": tc.f1, "per_technique": {k: v.f1 for k, v in tc.per_technique.items()}},
+        "flc": {"precision": flc.precision, "recall": flc.recall, "f1": flc.f1,
+                "per_technique": {k: v.f1 for k, v in flc.per_technique.items()}},
+        "sentence_f1": _f1(np.concatenate(sentence_pred), np.concatenate(sentence_gold)),
+        "article_mae": float(np.mean(errors)) if errors else 0.0,
+    }
+
+
+def tune_and_evaluate(net, dev) -> tuple[DecodeSettings, dict]:
+    """Settings tuned on all development articles, and figures from 2-fold cross-fitting."""
+    quantized = quantize_int8(copy.deepcopy(net).eval())
+    outputs = DevOutputs(quantized, dev)
+    everything = list(range(len(dev)))
+    settings, sentence_threshold = tune(outputs, everything)
+    halves = [everything[0::2], everything[1::2]]
+    crossfit = {}
+    if all(halves):
+        pooled = []
+        for held, other in ((halves[0], halves[1]), (halves[1], halves[0])):
+            s, t = tune(outputs, other)
+            pooled.append(evaluate(outputs, held, s, t))
+        crossfit = {
+            "si_f1": float(np.mean([p["si"]["f1"] for p in pooled])),
+            "tc_f1": float(np.mean([p["tc"]["f1"] for p in pooled])),
+            "flc_f1": float(np.mean([p["flc"]["f1"] for p in pooled])),
+            "sentence_f1": float(np.mean([p["sentence_f1"] for p in pooled])),
+            "article_mae": float(np.mean([p["article_mae"] for p in pooled])),
+        }
+    figures = evaluate(outputs, everything, settings, sentence_threshold)
+    figures["crossfit"] = crossfit
+    figures["sentence_threshold"] = sentence_threshold
+    settings = replace(settings, sentence_threshold=sentence_threshold)
+    return settings, figures

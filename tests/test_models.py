@@ -1,0 +1,94 @@
+"""The trained model's code paths: a tiny training run, loading, valid offsets, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from propscan import analyze
+from propscan.models.train import TrainSettings, train_propaganda
+from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, TrainedDetector, shipped_model_exists
+from propscan.taxonomy import TECHNIQUE_IDS
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PTC = SHARED / "data" / "ptc"
+SAMPLE = SHARED / "samples" / "venezuela-lima-group.txt"
+
+
+def small_ptc(tmp_path: Path, n: int = 6) -> Path:
+    """A PTC folder with the first ``n`` labeled articles, in the corpus's own layout."""
+    root = tmp_path / "ptc"
+    for folder in ("train-articles", "train-labels-task1-span-identification",
+                   "train-labels-task2-technique-classification"):
+        (root / folder).mkdir(parents=True)
+    for path in sorted((PTC / "train-articles").glob("article*.txt"))[:n]:
+        shutil.copy(path, root / "train-articles")
+        article_id = path.stem[len("article"):]
+        for folder in ("train-labels-task1-span-identification", "train-labels-task2-technique-classification"):
+            for label in (PTC / folder).glob(f"article{article_id}.*"):
+                shutil.copy(label, root / folder)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
+    tmp = tmp_path_factory.mktemp("tiny")
+    settings = TrainSettings(layers=1, epochs=1, dev_share=0.5, seed=3)
+    figures = train_propaganda(small_ptc(tmp), tmp / "model", settings)
+    return tmp / "model", figures
+
+
+def test_tiny_training_writes_loadable_files_and_figures(tiny_model):
+    model_dir, figures = tiny_model
+    assert shipped_model_exists(model_dir)
+    config = json.loads((model_dir / CONFIG_FILE).read_text())
+    assert config["layers"] == 1 and config["techniques"] == list(TECHNIQUE_IDS)
+    assert set(figures["dev_articles"]).isdisjoint(figures["train_articles"])
+    assert len(figures["dev_articles"]) == 3
+    for task in ("si", "flc"):
+        assert 0.0 <= figures[task]["f1"] <= 1.0
+    assert 0.0 <= figures["tc"]["f1"] <= 1.0 and 0.0 <= figures["article_mae"] <= 1.0
+    assert (model_dir / WEIGHTS_FILE).stat().st_size > 0
+
+
+def test_trained_detector_output_is_valid_and_deterministic(tiny_model):
+    model_dir, _ = tiny_model
+    detector = TrainedDetector.load(model_dir)
+    first = analyze(SAMPLE, detector=detector)
+    second = analyze(SAMPLE, detector=TrainedDetector.load(model_dir))
+    assert first.model_dump() == second.model_dump()
+    assert len(first.sentences) > 10
+    for span in first.spans:
+        assert first.text[span.start:span.end] == span.text and span.technique in TECHNIQUE_IDS
+        assert 0.0 <= span.confidence <= 1.0
+    for sentence in first.sentences:
+        assert 0.0 <= sentence.score <= 1.0
+    assert first.score == pytest.approx(sum(s.score for s in first.sentences) / len(first.sentences))
+
+
+def test_classify_ranks_every_technique(tiny_model):
+    from propscan.models.train import as_input
+
+    detector = TrainedDetector.load(tiny_model[0])
+    text = SAMPLE.read_text(encoding="utf-8")
+    ranked = detector.classify(as_input(text), [(16, 26), (0, 63)])
+    assert len(ranked) == 2
+    for options in ranked:
+        assert sorted(t for t, _ in options) == sorted(TECHNIQUE_IDS)
+        probabilities = [p for _, p in options]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_train_command_refuses_a_folder_without_the_corpus(tmp_path):
+    from typer.testing import CliRunner
+
+    from propscan.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "m"),
+                                      "--only", "propaganda"])
+    assert result.exit_code != 0
+    assert "ptc/train-articles" in result.output and "Traceback" not in result.output
