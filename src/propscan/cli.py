@@ -7,6 +7,7 @@ fix (``PropscanError``) become one line on stderr and exit status 2, never a tra
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -140,27 +141,6 @@ def evaluate(
 
 
 @app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the app to the network.")]
-    = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    db: Annotated[str | None, typer.Option(help="SQLite file of stored analyses (default: in the user's data "
-                                           "directory).")] = None,
-    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")]
-    = 2_000_000,
-    allow_private: Annotated[bool, typer.Option(
-        "--allow-private", help="Let submitted URLs reach loopback, private and other non-public addresses.")]
-    = False,
-) -> None:
-    """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
-    from propscan.web.app import serve as run_server
-
-    if max_body < 1:
-        raise fail("--max-body must be a positive number of bytes")
-    run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private)
-
-
-@app.command()
 def batch(
     inputs: Annotated[list[str], typer.Argument(help="Folders, article files, JSON Lines or CSV corpora, URL lists.")],
     db: Annotated[str | None, typer.Option(help="The SQLite store (default: the one `serve` uses).")] = None,
@@ -256,6 +236,56 @@ def export(
     except PropscanError as e:
         raise fail(str(e)) from None
     typer.echo(f"{n} analyses exported to {output}", err=True)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Folder holding ptc/ (PTC articles and labels) and fnc1/ (FNC-1 CSVs).")]
+    = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Where to write the model files (default: the shipped ones).")]
+    = None,
+    only: Annotated[str | None, typer.Option(help="Train only 'propaganda' or only 'stance'.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed for the split and the training.")] = 13,
+    epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs of the propaganda model.")] = None,
+) -> None:
+    """Train the shipped models from the PTC and FNC-1 data (2 CPU cores, under 2 hours) and write the model card."""
+    import json
+    import logging
+
+    from propscan.models.train import train_shipped_models
+    from propscan.models.trained import WEIGHTS_DIR
+
+    if only not in (None, "propaganda", "stance"):
+        raise fail("--only must be 'propaganda' or 'stance'")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        results = train_shipped_models(data, out or WEIGHTS_DIR, seed=seed, epochs=epochs, only=only)
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    summary = {name: {k: v for k, v in figures.items() if not k.endswith("_articles")}
+               for name, figures in results.items()}
+    typer.echo(json.dumps(summary, indent=2, default=float))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the app to the network.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: Annotated[str | None, typer.Option(help="SQLite file of stored analyses (default: in the user's data "
+                                           "directory).")] = None,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")]
+    = 2_000_000,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="Let submitted URLs reach loopback, private and other non-public addresses.")]
+    = False,
+) -> None:
+    """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
+    from propscan.web.app import serve as run_server
+
+    if max_body < 1:
+        raise fail("--max-body must be a positive number of bytes")
+    run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private)
 
 
 def main() -> None:
