@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -99,11 +100,13 @@ def run_batch(inputs: Iterable[str], store: Store, *, workers: int | None = None
     started = time.monotonic()
     engine = _DaskEngine(dask, workers, model_name) if dask else _LocalEngine(workers, model_name)
     progress.start(estimate_total(inputs))
+    finished = False
     try:
         _drive(engine, _read(inputs, allow_private, max_bytes), store, report, progress, chunk_size,
                max_in_flight=workers * IN_FLIGHT_PER_WORKER)
+        finished = True
     finally:
-        engine.close()
+        engine.close(wait=finished)  # interrupted: drop the queued chunks, do not wait for them
         progress.stop()
     report.seconds = time.monotonic() - started
     return report
@@ -238,7 +241,11 @@ def _analyze_alone(article: Article, detector) -> ArticleResult:
 
 
 def _init_local_worker(model_name: str, parent_pid: int) -> None:
-    """Load the model once per worker, and end the worker if the parent dies (even by ``kill -9``)."""
+    """Load the model once per worker, and end the worker if the parent dies (even by ``kill -9``).
+
+    Ctrl-C is the parent's to handle: it stops the run, and the workers end with it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
     load_detector(model_name)
 
@@ -255,7 +262,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 class _Engine(Protocol):
     def submit(self, chunk: list[Article]) -> object: ...
     def completed(self, block: bool) -> list[tuple[object, list[ArticleResult]]]: ...
-    def close(self) -> None: ...
+    def close(self, wait: bool = True) -> None: ...
 
 
 class _LocalEngine:
@@ -282,8 +289,8 @@ class _LocalEngine:
             raise PropscanError("a worker process died (out of memory?); run the same command again to "
                                 "resume") from None
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class _DaskEngine:
@@ -323,7 +330,7 @@ class _DaskEngine:
             raise PropscanError(f"a Dask task failed ({type(e).__name__}: {e}); run the same command "
                                 "again to resume") from None
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         self.client.close()
         self._close_cluster()
 
