@@ -240,12 +240,16 @@ def _analyze_alone(article: Article, detector) -> ArticleResult:
         return ArticleResult(source_label(article), error=f"analysis failed: {type(e).__name__}: {e}")
 
 
-def _init_local_worker(model_name: str, parent_pid: int) -> None:
+def _init_local_worker(model_name: str, parent_pid: int, threads: int) -> None:
     """Load the model once per worker, and end the worker if the parent dies (even by ``kill -9``).
 
-    Ctrl-C is the parent's to handle: it stops the run, and the workers end with it.
+    Ctrl-C is the parent's to handle: it stops the run, and the workers end with it. Each worker's
+    math libraries get its share of the cores (unless the user set OMP_NUM_THREADS), so that N
+    workers do not each start a thread per core.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("MKL_NUM_THREADS", str(threads))
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
     load_detector(model_name)
 
@@ -271,7 +275,8 @@ class _LocalEngine:
     def __init__(self, workers: int, model_name: str) -> None:
         self.model_name = model_name
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_init_local_worker, initargs=(model_name, os.getpid()))
+                                        initializer=_init_local_worker,
+                                        initargs=(model_name, os.getpid(), max(1, (os.cpu_count() or 1) // workers)))
         self.pending: set = set()
 
     def submit(self, chunk: list[Article]) -> object:
