@@ -103,7 +103,7 @@ def run_batch(inputs: Iterable[str], store: Store, *, workers: int | None = None
     finished = False
     try:
         _drive(engine, _read(inputs, allow_private, max_bytes), store, report, progress, chunk_size,
-               max_in_flight=workers * IN_FLIGHT_PER_WORKER)
+               max_in_flight=engine.slots * IN_FLIGHT_PER_WORKER)
         finished = True
     finally:
         engine.close(wait=finished)  # interrupted: drop the queued chunks, do not wait for them
@@ -264,6 +264,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 
 
 class _Engine(Protocol):
+    slots: int  # how many chunks can run at once
     def submit(self, chunk: list[Article]) -> object: ...
     def completed(self, block: bool) -> list[tuple[object, list[ArticleResult]]]: ...
     def close(self, wait: bool = True) -> None: ...
@@ -274,6 +275,7 @@ class _LocalEngine:
 
     def __init__(self, workers: int, model_name: str) -> None:
         self.model_name = model_name
+        self.slots = workers
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_init_local_worker,
                                         initargs=(model_name, os.getpid(), max(1, (os.cpu_count() or 1) // workers)))
@@ -318,6 +320,7 @@ class _DaskEngine:
             self._close_cluster()
             raise PropscanError(f"cannot reach the Dask scheduler ({e})", source=address) from None
         self.client.register_plugin(_model_loader(model_name), name=f"propscan-model-{model_name}")
+        self.slots = sum(self.client.nthreads().values()) or workers
         self.results = as_completed()
 
     def submit(self, chunk: list[Article]) -> object:

@@ -144,7 +144,8 @@ def evaluate(
 def batch(
     inputs: Annotated[list[str], typer.Argument(help="Folders, article files, JSON Lines or CSV corpora, URL lists.")],
     db: Annotated[str | None, typer.Option(help="The SQLite store (default: the one `serve` uses).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (default: one per core); with --dask local, the LocalCluster's.")] = None,
     dask: Annotated[str | None, typer.Option(
         help="Run on a Dask cluster: its scheduler address (tcp://host:8786), or 'local'.")] = None,
     allow_private: Annotated[bool, typer.Option(
