@@ -289,6 +289,26 @@ def serve(
     run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private)
 
 
+@app.command()
+def stance(
+    stances_csv: Annotated[Path, typer.Argument(help="FNC-1 stances file: Headline, Body ID (a Stance column "
+                                                "is ignored).")],
+    bodies_csv: Annotated[Path, typer.Argument(help="FNC-1 bodies file: Body ID, articleBody.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write the CSV here instead of stdout.")] = None,
+) -> None:
+    """Predict the FNC-1 stance (agree, disagree, discuss, unrelated) of each body towards its headline."""
+    from propscan.models.stance import predict_csv
+
+    try:
+        n = predict_csv(stances_csv, bodies_csv, out)
+    except OSError as e:
+        raise fail(f"{e.filename or out}: {e.strerror or 'cannot be written'}") from None
+    except PropscanError as e:
+        raise fail(str(e)) from None
+    if out is not None:
+        typer.echo(f"{n} stances written to {out}", err=True)
+
+
 def main() -> None:
     try:
         app()

@@ -40,4 +40,8 @@ def _load(name: str) -> Detector:
 @lru_cache(maxsize=1)
 def load_headline_checker():
     """The shipped headline (stance) checker, or None when none is shipped."""
-    return None
+    from propscan.models.stance import WEIGHTS_DIR, load_stance_model
+
+    if not (WEIGHTS_DIR / "stance.json").exists():
+        return None
+    return load_stance_model()
