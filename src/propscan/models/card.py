@@ -37,12 +37,20 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         "span head that classifies a span into the 14 techniques from its boundary tokens, its mean, its "
         "sentence's mean, and features (length, how often its words recur in the article, headline, "
         "share of its sentence, punctuation).",
+        *(["- A fourth head tags tokens technique by technique (14 independent outputs), so technique spans "
+           "can have their own extent and nest; the development split decides whether technique spans come "
+           "from it or from the span head on the SI regions (chosen: "
+           f"`{config['decode'].get('flc_source', 'regions')}`)."]
+          if config.get("token_techniques") else []),
         f"- Fine-tuned on 2 CPU cores: {s['epochs']} epochs, AdamW (encoder lr {s['encoder_lr']}, heads "
         f"{s['head_lr']}), {s['articles_per_step']} articles a step, linear warm-up and decay, seed {s['seed']}; "
         f"{figures['training_seconds']:.0f} s in all.",
         f"- Decoding tuned on the development split: span threshold {d['threshold']}, gaps of up to "
         f"{d['max_gap']} token(s) bridged, spans under {d['min_chars']} characters dropped, a second technique "
-        f"when its probability reaches {d['second_technique']}; sentence scores calibrated by Platt scaling "
+        f"when its probability reaches {d['second_technique']}"
+        + (f"; technique spans from the token head at threshold {d['flc_threshold']}, gaps of "
+           f"{d['flc_max_gap']}, at least {d['flc_min_chars']} characters" if d.get("flc_source") == "tokens" else "")
+        + f"; sentence scores calibrated by Platt scaling "
         f"(a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); a sentence counts as using a technique at "
         f"score >= {d['sentence_threshold']:.3f}. The article score is the mean sentence score.",
         "- Shipped as float16 safetensors of everything but the embeddings; linear layers are quantized "

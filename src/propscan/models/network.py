@@ -1,6 +1,8 @@
 """The propaganda network: one encoder pass per article feeds three small heads.
 
-- a token head tags every token O / B / I of a propaganda span (task SI);
+- a token head tags every token O / B / I of a propaganda span (task SI), and a second token head
+  says, technique by technique, whether the token lies in a span of that technique (task FLC:
+  techniques have spans of their own extent, often nested in each other);
 - a sentence head gives the probability that a sentence uses some technique;
 - a span head classifies a span into the 14 techniques (task TC) from the span's boundary tokens,
   its mean, the mean of its sentence, and features the literature found strong: span length, how
@@ -56,12 +58,13 @@ def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
 
 
 class PropagandaNet(nn.Module):
-    def __init__(self, encoder: nn.Module, dropout: float = 0.1) -> None:
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1, token_techniques: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.token_head = nn.Linear(hidden, len(TAGS))
+        self.technique_token_head = nn.Linear(hidden, len(TECHNIQUE_IDS)) if token_techniques else None
         self.sentence_head = nn.Linear(2 * hidden, 1)
         self.span_head = nn.Sequential(
             nn.Linear(4 * hidden + N_SPAN_FEATURES, 256), nn.GELU(), nn.Dropout(dropout),
@@ -100,6 +103,10 @@ class PropagandaNet(nn.Module):
 
     def token_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.token_head(self.dropout(states))
+
+    def technique_token_logits(self, states: torch.Tensor) -> torch.Tensor:
+        """(n_tokens, 14) logits: is the token inside a span of each technique (independently)?"""
+        return self.technique_token_head(self.dropout(states))
 
     def sentence_logits(self, states: torch.Tensor, ranges: Sequence[tuple[int, int]]) -> torch.Tensor:
         pooled = [torch.cat([states[a:b].mean(0), states[a:b].max(0).values]) if b > a

@@ -51,6 +51,7 @@ class LabeledArticle:
     tc: list[tuple[int, int, str]]
     prep: Prepared | None = None
     token_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    technique_tags: np.ndarray = field(default_factory=lambda: np.zeros((0, 14), dtype=np.float32))
     sentence_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
 
@@ -100,6 +101,11 @@ def attach_labels(tokenizer, article: LabeledArticle) -> None:
             tags[a] = 1
             tags[a + 1:b] = 2
     article.token_tags = tags
+    technique_tags = np.zeros((len(prep.enc.ids), len(TECHNIQUE_IDS)), dtype=np.float32)
+    for start, end, technique in article.tc:
+        a, b = prep.enc.tokens_in(start, end)
+        technique_tags[a:b, TECHNIQUE_IDS.index(technique)] = 1.0
+    article.technique_tags = technique_tags
     article.sentence_labels = np.asarray(
         [float(any(s < e2 and s2 < e for s2, e2 in article.si)) for s, e in article.doc.sentences],
         dtype=np.float32)
@@ -128,6 +134,10 @@ def losses(net: PropagandaNet, batch: list[LabeledArticle]) -> torch.Tensor:
     for article, h in zip(batch, states, strict=True):
         tags = torch.from_numpy(article.token_tags)
         total = total + nn.functional.cross_entropy(net.token_logits(h), tags, weight=token_weights)
+        if net.technique_token_head is not None:
+            total = total + 4.0 * nn.functional.binary_cross_entropy_with_logits(
+                net.technique_token_logits(h), torch.from_numpy(article.technique_tags),
+                pos_weight=torch.full((len(TECHNIQUE_IDS),), 3.0))
         if len(article.sentence_labels):
             logits = net.sentence_logits(h, article.prep.sentence_tokens)
             total = total + 0.5 * nn.functional.binary_cross_entropy_with_logits(
@@ -202,7 +212,8 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
     figures["training_seconds"] = round(time.time() - started, 1)
     figures["train_articles"] = sorted(a.id for a in train)
     figures["dev_articles"] = sorted(a.id for a in dev)
-    config = {"name": "propscan-minilm", "layers": settings.layers, "decode": asdict(decode),
+    config = {"name": "propscan-minilm", "layers": settings.layers, "token_techniques": True,
+              "decode": asdict(decode),
               "train_settings": asdict(settings), "techniques": list(TECHNIQUE_IDS)}
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     (out_dir / "propaganda-figures.json").write_text(json.dumps(figures, indent=2) + "\n")

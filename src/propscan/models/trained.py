@@ -83,10 +83,20 @@ class DecodeSettings:
     sentence_a: float = 1.0
     sentence_b: float = 0.0
     sentence_threshold: float = 0.5  # a sentence 'uses a technique' when its score reaches this
+    # Technique spans (FLC) come either from the SI regions, each classified by the span head
+    # ("regions"), or from the per-technique token head, decoded technique by technique ("tokens").
+    flc_source: str = "regions"
+    flc_threshold: float = 0.5
+    flc_max_gap: int = 1
+    flc_min_chars: int = 2
 
 
-def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSettings) -> list[Region]:
-    """Runs of tokens likely inside a span, bridged over short gaps, widened to whole words."""
+def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap: int,
+                min_chars: int) -> list[Region]:
+    """Runs of tokens likely inside a span, bridged over short gaps, widened to whole words.
+
+    Only tokens of sentences (and the title) count, so nothing is found in removed furniture.
+    """
     text, enc = prep.doc.text, prep.enc
     allowed = np.zeros(len(p_inside), dtype=bool)
     for a, b in prep.sentence_tokens:
@@ -94,21 +104,13 @@ def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSetting
     if prep.doc.title:
         a, b = enc.tokens_in(*prep.doc.title)
         allowed[a:b] = True
-    hot = (p_inside >= settings.threshold) & allowed
+    hot = np.flatnonzero((p_inside >= threshold) & allowed)
     runs: list[list[int]] = []
-    i = 0
-    while i < len(hot):
-        if hot[i]:
-            j = i
-            while j < len(hot) and hot[j]:
-                j += 1
-            if runs and i - runs[-1][1] <= settings.max_gap and allowed[runs[-1][1]:i].all():
-                runs[-1][1] = j
-            else:
-                runs.append([i, j])
-            i = j
+    for i in hot.tolist():
+        if runs and i - runs[-1][1] <= max_gap and allowed[runs[-1][1]:i].all():
+            runs[-1][1] = i + 1
         else:
-            i += 1
+            runs.append([i, i + 1])
     regions = []
     for a, b in runs:
         start, end = int(enc.starts[a]), int(enc.ends[b - 1])
@@ -116,9 +118,36 @@ def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSetting
             start -= 1
         while end < len(text) and text[end].isalnum():
             end += 1
-        if end - start >= settings.min_chars:
+        if end - start >= min_chars:
             regions.append(Region(start, end, float(p_inside[a:b].mean())))
     return regions
+
+
+def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSettings) -> list[Region]:
+    return decode_runs(prep, p_inside, settings.threshold, settings.max_gap, settings.min_chars)
+
+
+def decode_technique_tokens(prep: Prepared, technique_probs: np.ndarray,
+                            settings: DecodeSettings) -> list[TechniqueSpan]:
+    spans = []
+    for k, technique in enumerate(TECHNIQUE_IDS):
+        for r in decode_runs(prep, technique_probs[:, k], settings.flc_threshold, settings.flc_max_gap,
+                             settings.flc_min_chars):
+            spans.append(TechniqueSpan(r.start, r.end, technique, round(r.confidence, 4)))
+    return spans
+
+
+def spans_from_regions(regions: list[Region], technique_probs: np.ndarray,
+                       settings: DecodeSettings) -> list[TechniqueSpan]:
+    spans = []
+    for region, p in zip(regions, technique_probs, strict=True):
+        ranked = np.argsort(-p)
+        spans.append(TechniqueSpan(region.start, region.end, TECHNIQUE_IDS[ranked[0]],
+                                   round(float(region.confidence * p[ranked[0]]), 4)))
+        if p[ranked[1]] >= settings.second_technique:
+            spans.append(TechniqueSpan(region.start, region.end, TECHNIQUE_IDS[ranked[1]],
+                                       round(float(region.confidence * p[ranked[1]]), 4)))
+    return spans
 
 
 def quantize_int8(net: torch.nn.Module) -> torch.nn.Module:
@@ -150,7 +179,8 @@ class TrainedDetector:
         from safetensors.torch import load_file
 
         config = json.loads((directory / CONFIG_FILE).read_text())
-        net = PropagandaNet(load_base_encoder(config["layers"]))
+        net = PropagandaNet(load_base_encoder(config["layers"]),
+                            token_techniques=config.get("token_techniques", False))
         state = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         missing, unexpected = net.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith("encoder.embeddings") for k in missing):
@@ -165,9 +195,11 @@ class TrainedDetector:
         with self._lock, torch.inference_mode():
             states = self.net.encode_many([p.enc for p in preps])
             token_probs = [torch.softmax(self.net.token_logits(s), -1).numpy() for s in states]
+            technique_token_probs = [torch.sigmoid(self.net.technique_token_logits(s)).numpy()
+                                     if self.net.technique_token_head is not None else None for s in states]
             sentence_logits = [self.net.sentence_logits(s, p.sentence_tokens).numpy()
                                for s, p in zip(states, preps, strict=True)]
-        return preps, states, token_probs, sentence_logits
+        return preps, states, token_probs, technique_token_probs, sentence_logits
 
     def _technique_probs(self, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         if not spans:
@@ -179,23 +211,19 @@ class TrainedDetector:
     def detect(self, docs: Sequence[DetectInput]) -> list[Detection]:
         s = self.settings
         results = []
-        for prep, states, probs, sent_logits in zip(*self._run(docs), strict=True):
+        for prep, states, probs, technique_token_probs, sent_logits in zip(*self._run(docs), strict=True):
             regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s)
-            technique_probs = self._technique_probs(prep, states, [(r.start, r.end) for r in regions])
-            spans = []
-            for region, p in zip(regions, technique_probs, strict=True):
-                ranked = np.argsort(-p)
-                spans.append(TechniqueSpan(region.start, region.end, TECHNIQUE_IDS[ranked[0]],
-                                           round(float(region.confidence * p[ranked[0]]), 4)))
-                if p[ranked[1]] >= s.second_technique:
-                    spans.append(TechniqueSpan(region.start, region.end, TECHNIQUE_IDS[ranked[1]],
-                                               round(float(region.confidence * p[ranked[1]]), 4)))
+            if s.flc_source == "tokens" and technique_token_probs is not None:
+                spans = decode_technique_tokens(prep, technique_token_probs, s)
+            else:
+                technique_probs = self._technique_probs(prep, states, [(r.start, r.end) for r in regions])
+                spans = spans_from_regions(regions, technique_probs, s)
             scores = [round(sigmoid(s.sentence_a * float(x) + s.sentence_b), 4) for x in sent_logits]
             results.append(Detection(regions=regions, spans=spans, sentence_scores=scores))
         return results
 
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
-        (prep,), (states,), _, _ = self._run([doc])
+        (prep,), (states,), _, _, _ = self._run([doc])
         ranked = []
         for p in self._technique_probs(prep, states, spans):
             order = np.argsort(-p)

@@ -17,13 +17,22 @@ import numpy as np
 import torch
 
 from propscan.metrics import flc_score, si_score, tc_score
-from propscan.models.trained import DecodeSettings, decode_regions, quantize_int8, sigmoid
+from propscan.models.trained import (
+    DecodeSettings,
+    decode_regions,
+    decode_technique_tokens,
+    quantize_int8,
+    sigmoid,
+    spans_from_regions,
+)
 from propscan.taxonomy import TECHNIQUE_IDS
 
 THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 GAPS = (0, 1, 2, 4)
 MIN_CHARS = (2, 5, 10)
 SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
+FLC_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+FLC_GAPS = (0, 1, 2)
 
 
 class DevOutputs:
@@ -32,11 +41,14 @@ class DevOutputs:
     def __init__(self, net, dev) -> None:
         self.dev = dev
         self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
+        self.technique_token_p = []
         with torch.inference_mode():
             states = net.encode_many([a.prep.enc for a in dev])
             for article, h in zip(dev, states, strict=True):
                 p = torch.softmax(net.token_logits(h), -1).numpy()
                 self.token_p.append(p[:, 1] + p[:, 2])
+                self.technique_token_p.append(torch.sigmoid(net.technique_token_logits(h)).numpy()
+                                              if net.technique_token_head is not None else None)
                 self.sentence_logits.append(net.sentence_logits(h, article.prep.sentence_tokens).numpy())
                 spans = [(s, e) for s, e, _ in article.tc]
                 logits = net.span_logits(h, *article.prep.span_inputs(spans)) if spans else None
@@ -79,16 +91,15 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
     gold = [(outputs.dev[i].id, t, s, e) for i in indices for s, e, t in outputs.dev[i].tc]
     pred = []
     for i in indices:
-        key = (i, settings.threshold, settings.max_gap, settings.min_chars)
-        if key not in cache:
-            regions = outputs.regions(i, settings)
-            cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
-        regions, probs = cache[key]
-        for r, p in zip(regions, probs, strict=True):
-            order = np.argsort(-p)
-            pred.append((outputs.dev[i].id, TECHNIQUE_IDS[order[0]], r.start, r.end))
-            if p[order[1]] >= settings.second_technique:
-                pred.append((outputs.dev[i].id, TECHNIQUE_IDS[order[1]], r.start, r.end))
+        if settings.flc_source == "tokens":
+            spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
+        else:
+            key = (i, settings.threshold, settings.max_gap, settings.min_chars)
+            if key not in cache:
+                regions = outputs.regions(i, settings)
+                cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
+            spans = spans_from_regions(*cache[key], settings)
+        pred += [(outputs.dev[i].id, span.technique, span.start, span.end) for span in spans]
     return gold, pred
 
 
@@ -107,8 +118,11 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
             for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
     best = max(grid, key=lambda s: si_f1(outputs, indices, s))
     cache: dict = {}
-    best = max((replace(best, second_technique=x) for x in SECOND),
-               key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
+    candidates = [replace(best, second_technique=x) for x in SECOND]
+    if outputs.technique_token_p and outputs.technique_token_p[0] is not None:
+        candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m)
+                       for t, g, m in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS)]
+    best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
     logits = np.concatenate([outputs.sentence_logits[i] for i in indices])
     labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
     a, b = fit_platt(logits, labels)
