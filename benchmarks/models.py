@@ -5,7 +5,7 @@ recorded by `propscan train` (propscan/weights/propaganda-figures.json), then th
 analysis on the 75 unlabeled PTC dev articles (model loading apart), peak memory, and the time of one
 forward pass of a RoBERTa-large-shaped encoder (random weights) over the same articles, as a ratio.
 
-    python benchmarks/models.py [--data ../shared/data/ptc] [--roberta-articles 75] [--threads 2]
+    python benchmarks/models.py [--data ../shared/data/ptc] [--roberta-articles 75] [--threads 2] [--model DIR]
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def peak_rss_mb() -> float:
 
 
 def accuracy(detector: TrainedDetector, data: Path, dev_ids: list[str]) -> dict:
-    articles = {a.id: a for a in ptc.read_articles(data / "train-articles") if a.id in set(dev_ids)}
-    texts = {i: a.text for i, a in articles.items()}
+    every = ptc.read_articles(data / "train-articles")
+    texts = {a.id: a.text for a in every}
+    articles = {a.id: a for a in every if a.id in set(dev_ids)}
     si_gold = [x for x in ptc.read_labels(data / "train-labels-task1-span-identification", articles=texts)
                if x.article_id in articles]
     tc_gold = [x for x in ptc.read_labels(data / "train-labels-task2-technique-classification", articles=texts,
@@ -91,13 +92,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/ptc"))
     parser.add_argument("--roberta-articles", type=int, default=75)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", type=Path, default=WEIGHTS_DIR, help="model folder (default: the shipped one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     started = time.time()
-    detector = TrainedDetector.load()
+    detector = TrainedDetector.load(args.model)
     load_seconds = time.time() - started
-    dev_ids = json.loads((WEIGHTS_DIR / "propaganda-figures.json").read_text())["dev_articles"]
+    dev_ids = json.loads((args.model / "propaganda-figures.json").read_text())["dev_articles"]
     acc = accuracy(detector, args.data, dev_ids)
     print(f"Development split: {acc['articles']} articles (ids in propaganda-figures.json)")
     print(f"  SI  F1 {acc['si'].f1:.3f}  (P {acc['si'].precision:.3f}, R {acc['si'].recall:.3f})   target >= 0.45")

@@ -143,7 +143,7 @@ def detect_language(text: str) -> str | None:
 
     Text that is plainly English by its function words skips langdetect, which is slow.
     """
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS_FOR_LANGUAGE:
+    if sum(len(word) for word in _WORDS.findall(text[:5_000])) < MIN_LETTERS_FOR_LANGUAGE:
         return None
     if _clearly_english(text):
         return "en"

@@ -193,7 +193,9 @@ class TrainedDetector:
     def _run(self, docs: Sequence[DetectInput]):
         preps = [prepare(self.tokenizer, d) for d in docs]
         with self._lock, torch.inference_mode():
-            states = self.net.encode_many([p.enc for p in preps])
+            # One article per encoder batch: int8 dynamic quantization scales activations by the whole
+            # batch, so this keeps an article's result independent of what it is analyzed with.
+            states = [self.net.encode_many([p.enc])[0] for p in preps]
             token_probs = [torch.softmax(self.net.token_logits(s), -1).numpy() for s in states]
             technique_token_probs = [torch.sigmoid(self.net.technique_token_logits(s)).numpy()
                                      if self.net.technique_token_head is not None else None for s in states]

@@ -43,7 +43,7 @@ class DevOutputs:
         self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
         self.technique_token_p = []
         with torch.inference_mode():
-            states = net.encode_many([a.prep.enc for a in dev])
+            states = [net.encode_many([a.prep.enc])[0] for a in dev]  # as the detector does
             for article, h in zip(dev, states, strict=True):
                 p = torch.softmax(net.token_logits(h), -1).numpy()
                 self.token_p.append(p[:, 1] + p[:, 2])
