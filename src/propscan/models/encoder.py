@@ -36,6 +36,7 @@ def load_base_encoder(layers: int):
     from transformers.utils import logging
 
     logging.set_verbosity_error()
+    logging.disable_progress_bar()  # a loading bar on every start is noise in a CLI or a log
     model = AutoModel.from_pretrained(base_model_dir(), add_pooling_layer=False)
     model.encoder.layer = model.encoder.layer[:layers]
     model.config.num_hidden_layers = layers
