@@ -34,7 +34,7 @@ log = logging.getLogger("propscan.train")
 class TrainSettings:
     seed: int = 13
     dev_share: float = 0.2
-    layers: int = 4
+    layers: int = 3
     epochs: int = 6
     encoder_lr: float = 8e-5
     head_lr: float = 1e-3
