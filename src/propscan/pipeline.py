@@ -62,7 +62,8 @@ def prepare(article: Article) -> tuple[Cleaned, DetectInput]:
     """Clean an article and cut it into what a detector takes: text, sentences, the title's range."""
     cleaned = clean(article)
     removed = [(r.start, r.end) for r in cleaned.removed]
-    return cleaned, DetectInput(article.text, sentence_ranges(article.text, removed), _title_range(article))
+    title = title_range(article.text, article.title)
+    return cleaned, DetectInput(article.text, sentence_ranges(article.text, removed), title)
 
 
 def _article_score(sentences: list[Sentence]) -> float:
@@ -70,11 +71,11 @@ def _article_score(sentences: list[Sentence]) -> float:
     return sum(s.score for s in sentences) / len(sentences) if sentences else 0.0
 
 
-def _title_range(article: Article) -> tuple[int, int] | None:
-    """Where the title sits in the text: the first line, when it is the title."""
-    first_line = article.text.split("\n", 1)[0]
+def title_range(text: str, title: str | None = None) -> tuple[int, int] | None:
+    """Where the title sits in the text: the first line, when it is the title (any title if None)."""
+    first_line = text.split("\n", 1)[0]
     stripped = first_line.strip()
-    if not stripped or (article.title and stripped != article.title.strip()):
+    if not stripped or (title and stripped != title.strip()):
         return None
     start = first_line.index(stripped)
     return (start, start + len(stripped))

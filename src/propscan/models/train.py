@@ -24,6 +24,7 @@ from propscan.models.base import DetectInput
 from propscan.models.encoder import load_base_encoder, load_tokenizer
 from propscan.models.network import PropagandaNet
 from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, Prepared, prepare
+from propscan.pipeline import title_range
 from propscan.segment import sentence_ranges
 from propscan.taxonomy import TECHNIQUE_IDS
 
@@ -53,15 +54,6 @@ class LabeledArticle:
     token_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     technique_tags: np.ndarray = field(default_factory=lambda: np.zeros((0, 14), dtype=np.float32))
     sentence_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-
-
-def title_range(text: str) -> tuple[int, int] | None:
-    first = text.split("\n", 1)[0]
-    stripped = first.strip()
-    if not stripped:
-        return None
-    start = first.index(stripped)
-    return (start, start + len(stripped))
 
 
 def as_input(text: str) -> DetectInput:
