@@ -190,12 +190,17 @@ class TrainedDetector:
             net = quantize_int8(net)
         return cls(net, load_tokenizer(), DecodeSettings(**config["decode"]), config.get("name"))
 
-    def _run(self, docs: Sequence[DetectInput]):
+    def _encode(self, docs: Sequence[DetectInput]) -> tuple[list[Prepared], list[torch.Tensor]]:
         preps = [prepare(self.tokenizer, d) for d in docs]
         with self._lock, torch.inference_mode():
             # One article per encoder batch: int8 dynamic quantization scales activations by the whole
             # batch, so this keeps an article's result independent of what it is analyzed with.
             states = [self.net.encode_many([p.enc])[0] for p in preps]
+        return preps, states
+
+    def _run(self, docs: Sequence[DetectInput]):
+        preps, states = self._encode(docs)
+        with self._lock, torch.inference_mode():
             token_probs = [torch.softmax(self.net.token_logits(s), -1).numpy() for s in states]
             technique_token_probs = [torch.sigmoid(self.net.technique_token_logits(s)).numpy()
                                      if self.net.technique_token_head is not None else None for s in states]
@@ -225,7 +230,7 @@ class TrainedDetector:
         return results
 
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
-        (prep,), (states,), _, _, _ = self._run([doc])
+        (prep,), (states,) = self._encode([doc])
         ranked = []
         for p in self._technique_probs(prep, states, spans):
             order = np.argsort(-p)
