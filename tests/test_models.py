@@ -36,8 +36,12 @@ def small_ptc(tmp_path: Path, n: int = 6) -> Path:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
     tmp = tmp_path_factory.mktemp("tiny")
+    silver = tmp / "silver"
+    silver.mkdir()
+    for path in sorted((SHARED / "data" / "unlabeled-news").glob("article*.txt"))[:2]:
+        shutil.copy(path, silver)
     settings = TrainSettings(layers=1, epochs=1, dev_share=0.5, seed=3)
-    figures = train_propaganda(small_ptc(tmp), tmp / "model", settings)
+    figures = train_propaganda(small_ptc(tmp), tmp / "model", settings, silver_dir=silver)
     return tmp / "model", figures
 
 
@@ -52,6 +56,32 @@ def test_tiny_training_writes_loadable_files_and_figures(tiny_model):
         assert 0.0 <= figures[task]["f1"] <= 1.0
     assert 0.0 <= figures["tc"]["f1"] <= 1.0 and 0.0 <= figures["article_mae"] <= 1.0
     assert (model_dir / WEIGHTS_FILE).stat().st_size > 0
+
+
+def test_self_training_labels_the_unlabeled_articles_and_keeps_the_teachers_figures(tiny_model):
+    _, figures = tiny_model
+    assert figures["silver_articles"] == 2  # both unlabeled articles are English news
+    assert set(figures["teacher"]) == {"si", "tc", "flc", "sentence_f1", "article_mae"}
+    assert 0.0 <= figures["teacher"]["si"]["f1"] <= 1.0
+
+
+def test_silver_targets_are_probabilities_over_the_articles_own_tokens(tmp_path):
+    from propscan.models.train import pseudo_label
+
+    silver = tmp_path / "silver"
+    silver.mkdir()
+    shutil.copy(sorted((SHARED / "data" / "unlabeled-news").glob("article*.txt"))[0], silver)
+    teacher = TrainedDetector.load(quantize=False)
+    (article,) = pseudo_label(teacher, silver)
+    targets, n = article.silver, len(article.prep.enc.ids)
+    assert targets.token.shape == (n, 3)
+    assert abs(float(targets.token.sum(1).mean()) - 1.0) < 1e-4
+    assert targets.technique.shape == (n, len(TECHNIQUE_IDS))
+    assert targets.sentence.shape == (len(article.doc.sentences),)
+    assert ((targets.sentence >= 0) & (targets.sentence <= 1)).all()
+    assert targets.span_probs.shape == (len(targets.spans), len(TECHNIQUE_IDS))
+    for start, end in targets.spans:
+        assert 0 <= start < end <= len(article.doc.text)
 
 
 def test_trained_detector_output_is_valid_and_deterministic(tiny_model):
@@ -92,3 +122,18 @@ def test_train_command_refuses_a_folder_without_the_corpus(tmp_path):
                                       "--only", "propaganda"])
     assert result.exit_code != 0
     assert "ptc/train-articles" in result.output and "Traceback" not in result.output
+
+
+def test_a_span_repeated_often_enough_is_ranked_repetition_first():
+    import numpy as np
+
+    from propscan.models.trained import DecodeSettings, rank_techniques
+
+    p = np.full(len(TECHNIQUE_IDS), 0.01)
+    p[TECHNIQUE_IDS.index("Loaded_Language")] = 0.8
+    settings = DecodeSettings(repetition_count=4)
+    repetition = TECHNIQUE_IDS.index("Repetition")
+    assert rank_techniques(p, 3, settings)[0] == TECHNIQUE_IDS.index("Loaded_Language")
+    ranked = rank_techniques(p, 4, settings)
+    assert ranked[0] == repetition and ranked[1] == TECHNIQUE_IDS.index("Loaded_Language")
+    assert sorted(ranked) == list(range(len(TECHNIQUE_IDS)))

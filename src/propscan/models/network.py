@@ -32,12 +32,16 @@ def _normalize(fragment: str) -> str:
     return " ".join(_WORD.findall(fragment.lower()))
 
 
+def repeat_count(fragment: str, normalized_text: str) -> int:
+    """How often the fragment's words occur, in order, in the (normalized) article."""
+    key = _normalize(fragment)
+    return len(re.findall(r"\b" + re.escape(key) + r"\b", normalized_text)) if key else 0
+
+
 def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
                   title: tuple[int, int] | None, normalized_text: str | None = None) -> list[float]:
     fragment = text[start:end]
-    key = _normalize(fragment)
-    haystack = normalized_text if normalized_text is not None else _normalize(text)
-    count = len(re.findall(r"\b" + re.escape(key) + r"\b", haystack)) if key else 0
+    count = repeat_count(fragment, normalized_text if normalized_text is not None else _normalize(text))
     words = len(_WORD.findall(fragment))
     s_start, s_end = sentence
     coverage = (min(end, s_end) - max(start, s_start)) / max(1, s_end - s_start)

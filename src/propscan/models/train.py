@@ -23,7 +23,7 @@ from torch import nn
 from propscan.models.base import DetectInput
 from propscan.models.encoder import load_base_encoder, load_tokenizer
 from propscan.models.network import PropagandaNet
-from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, Prepared, prepare
+from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, Prepared, decode_regions, prepare
 from propscan.pipeline import title_range
 from propscan.segment import sentence_ranges
 from propscan.taxonomy import TECHNIQUE_IDS
@@ -42,6 +42,12 @@ class TrainSettings:
     warmup: float = 0.06
     articles_per_step: int = 2
     limit_articles: int | None = None  # for tiny test runs
+    # Self-training: a first model (the teacher) labels unlabeled news with soft targets, and a fresh
+    # model (the student) is trained on the gold articles plus a share of those silver ones.
+    self_training: bool = True
+    silver_per_epoch: int = 200
+    silver_weight: float = 0.5
+    limit_silver: int | None = None  # for tiny test runs
 
 
 @dataclass
@@ -54,6 +60,18 @@ class LabeledArticle:
     token_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     technique_tags: np.ndarray = field(default_factory=lambda: np.zeros((0, 14), dtype=np.float32))
     sentence_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    silver: SilverTargets | None = None  # soft targets from a teacher, in place of gold labels
+
+
+@dataclass
+class SilverTargets:
+    """A teacher's outputs on an unlabeled article, used as soft training targets."""
+
+    token: np.ndarray  # (n_tokens, 3) O/B/I probabilities
+    technique: np.ndarray | None  # (n_tokens, 14) per-technique probabilities
+    sentence: np.ndarray  # (n_sentences,) probabilities, from the raw (uncalibrated) sentence logits
+    spans: list[tuple[int, int]]  # the teacher's decoded regions
+    span_probs: np.ndarray  # (n_spans, 14) the teacher's technique probabilities for them
 
 
 def as_input(text: str) -> DetectInput:
@@ -119,11 +137,34 @@ def trainable_state(net: nn.Module) -> dict[str, torch.Tensor]:
             if not k.startswith("encoder.embeddings")}
 
 
-def losses(net: PropagandaNet, batch: list[LabeledArticle]) -> torch.Tensor:
+def silver_loss(net: PropagandaNet, article: LabeledArticle, h: torch.Tensor) -> torch.Tensor:
+    """Soft-target losses of one silver article: the same heads and weights as the gold losses."""
+    soft = article.silver
+    token_weights = torch.tensor([1.0, 2.0, 1.5])
+    log_p = torch.log_softmax(net.token_logits(h), -1)
+    target = torch.from_numpy(soft.token)
+    total = -(target * log_p * token_weights).sum(-1).sum() / (target * token_weights).sum().clamp(min=1e-6)
+    if net.technique_token_head is not None and soft.technique is not None:
+        total = total + 4.0 * nn.functional.binary_cross_entropy_with_logits(
+            net.technique_token_logits(h), torch.from_numpy(soft.technique),
+            pos_weight=torch.full((len(TECHNIQUE_IDS),), 3.0))
+    if len(soft.sentence):
+        logits = net.sentence_logits(h, article.prep.sentence_tokens)
+        total = total + 0.5 * nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(soft.sentence))
+    if soft.spans:
+        logits = net.span_logits(h, *article.prep.span_inputs(soft.spans))
+        total = total + nn.functional.cross_entropy(logits, torch.from_numpy(soft.span_probs))
+    return total
+
+
+def losses(net: PropagandaNet, batch: list[LabeledArticle], silver_weight: float = 0.5) -> torch.Tensor:
     states = net.encode_many([a.prep.enc for a in batch])
     total = states[0].new_zeros(())
     token_weights = torch.tensor([1.0, 2.0, 1.5])
     for article, h in zip(batch, states, strict=True):
+        if article.silver is not None:
+            total = total + silver_weight * silver_loss(net, article, h)
+            continue
         tags = torch.from_numpy(article.token_tags)
         total = total + nn.functional.cross_entropy(net.token_logits(h), tags, weight=token_weights)
         if net.technique_token_head is not None:
@@ -142,14 +183,16 @@ def losses(net: PropagandaNet, batch: list[LabeledArticle]) -> torch.Tensor:
     return total / len(batch)
 
 
-def fit(net: PropagandaNet, train: list[LabeledArticle], settings: TrainSettings) -> None:
+def fit(net: PropagandaNet, train: list[LabeledArticle], settings: TrainSettings,
+        silver: list[LabeledArticle] = ()) -> None:
     encoder_params = [p for n, p in net.named_parameters() if n.startswith("encoder.") and p.requires_grad]
     head_params = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([
         {"params": encoder_params, "lr": settings.encoder_lr},
         {"params": head_params, "lr": settings.head_lr},
     ], weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(train) / settings.articles_per_step)
+    per_epoch = len(train) + min(len(silver), settings.silver_per_epoch)
+    steps_per_epoch = math.ceil(per_epoch / settings.articles_per_step)
     total_steps = steps_per_epoch * settings.epochs
     warmup = max(1, int(total_steps * settings.warmup))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -158,11 +201,12 @@ def fit(net: PropagandaNet, train: list[LabeledArticle], settings: TrainSettings
     net.train()
     step = 0
     for epoch in range(settings.epochs):
-        order = train[:]
+        # Every gold article each epoch, and a different sample of the silver ones.
+        order = train + rng.sample(list(silver), min(len(silver), settings.silver_per_epoch))
         rng.shuffle(order)
         started, running = time.time(), 0.0
         for k in range(0, len(order), settings.articles_per_step):
-            loss = losses(net, order[k:k + settings.articles_per_step])
+            loss = losses(net, order[k:k + settings.articles_per_step], settings.silver_weight)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -175,8 +219,44 @@ def fit(net: PropagandaNet, train: list[LabeledArticle], settings: TrainSettings
     net.eval()
 
 
-def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | None = None) -> dict:
-    """Train, tune on the development split, write the model files into ``out_dir``; return the figures."""
+def pseudo_label(teacher, articles_dir: Path, limit: int | None = None) -> list[LabeledArticle]:
+    """Silver articles: unlabeled news, cleaned as the pipeline cleans it, with the teacher's outputs."""
+    from propscan.pipeline import prepare as prepare_article
+    from propscan.readers import ptc
+
+    articles = ptc.read_articles(articles_dir)[:limit]
+    silver = []
+    for article in articles:
+        cleaned, doc = prepare_article(article)
+        if cleaned.language not in (None, "en") or not doc.sentences:
+            continue
+        (prep,), (states,), (token,), (technique,), (sentence_logits,) = teacher._run([doc])
+        s = teacher.settings
+        regions = decode_regions(prep, token[:, 1] + token[:, 2], s)
+        spans = [(r.start, r.end) for r in regions]
+        span_probs = teacher._technique_probs(prep, states, spans)
+        targets = SilverTargets(token.astype(np.float32), None if technique is None else technique.astype(np.float32),
+                                (1 / (1 + np.exp(-sentence_logits))).astype(np.float32), spans,
+                                span_probs.astype(np.float32).reshape(len(spans), len(TECHNIQUE_IDS)))
+        silver.append(LabeledArticle(article.id, doc, [], [], prep=prep, silver=targets))
+    return silver
+
+
+def new_network(settings: TrainSettings) -> PropagandaNet:
+    net = PropagandaNet(load_base_encoder(settings.layers))
+    for p in net.encoder.embeddings.parameters():
+        p.requires_grad = False
+    return net
+
+
+def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | None = None,
+                     silver_dir: Path | None = None, teacher_dir: Path | None = None) -> dict:
+    """Train, tune on the development split, write the model files into ``out_dir``; return the figures.
+
+    With ``settings.self_training`` and a ``silver_dir`` of unlabeled articles, a first model (or the
+    one in ``teacher_dir``) labels them and the model written is a student trained on both.
+    """
+    from propscan.models.trained import TrainedDetector
     from propscan.models.tuning import tune_and_evaluate
 
     settings = settings or TrainSettings()
@@ -191,17 +271,33 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
     tokenizer = load_tokenizer()
     for article in corpus:
         attach_labels(tokenizer, article)
-    net = PropagandaNet(load_base_encoder(settings.layers))
-    for p in net.encoder.embeddings.parameters():
-        p.requires_grad = False
-    log.info("training on %d articles, developing on %d", len(train), len(dev))
-    fit(net, train, settings)
+    self_training = settings.self_training and silver_dir is not None and silver_dir.is_dir()
+    teacher_figures = None
+    if self_training and teacher_dir is not None:
+        teacher = TrainedDetector.load(teacher_dir, quantize=False)
+    else:
+        net = new_network(settings)
+        log.info("training on %d articles, developing on %d", len(train), len(dev))
+        fit(net, train, settings)
+        if self_training:
+            decode, teacher_figures = tune_and_evaluate(net, dev)
+            teacher = TrainedDetector(net, tokenizer, decode)
+    if self_training:
+        silver = pseudo_label(teacher, silver_dir, settings.limit_silver)
+        log.info("self-training: the teacher labeled %d unlabeled articles", len(silver))
+        torch.manual_seed(settings.seed)
+        net = new_network(settings)
+        fit(net, train, settings, silver)
     out_dir.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file
 
     save_file(trainable_state(net), str(out_dir / WEIGHTS_FILE))
     decode, figures = tune_and_evaluate(net, dev)
     figures["training_seconds"] = round(time.time() - started, 1)
+    if self_training:
+        figures["silver_articles"] = len(silver)
+        if teacher_figures:
+            figures["teacher"] = {k: teacher_figures[k] for k in ("si", "tc", "flc", "sentence_f1", "article_mae")}
     figures["train_articles"] = sorted(a.id for a in train)
     figures["dev_articles"] = sorted(a.id for a in dev)
     config = {"name": "propscan-minilm", "layers": settings.layers, "token_techniques": True,
@@ -242,7 +338,7 @@ def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epoch
         if not (ptc_dir / "train-articles").is_dir():
             raise PropscanError("no ptc/train-articles folder here", source=str(data_dir))
         settings = TrainSettings(seed=seed, **({"epochs": epochs} if epochs else {}))
-        figures = train_propaganda(ptc_dir, out_dir, settings)
+        figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news")
         speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
         config = json.loads((out_dir / CONFIG_FILE).read_text())
         write_card(figures, config, out_dir, speed)

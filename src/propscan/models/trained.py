@@ -20,7 +20,7 @@ import torch
 
 from propscan.models.base import DetectInput, Detection, Region, TechniqueSpan
 from propscan.models.encoder import Encoded, encode_article, load_base_encoder, load_tokenizer
-from propscan.models.network import PropagandaNet, _normalize, span_features
+from propscan.models.network import PropagandaNet, _normalize, repeat_count, span_features
 from propscan.taxonomy import TECHNIQUE_IDS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -80,6 +80,9 @@ class DecodeSettings:
     max_gap: int = 1
     min_chars: int = 2
     second_technique: float = 0.35
+    # A span whose words recur at least this often in the article is Repetition, whatever the span
+    # head says (the literature's post-processing rule; the count is tuned, 1000 turns it off).
+    repetition_count: int = 1000
     sentence_a: float = 1.0
     sentence_b: float = 0.0
     sentence_threshold: float = 0.5  # a sentence 'uses a technique' when its score reaches this
@@ -137,11 +140,23 @@ def decode_technique_tokens(prep: Prepared, technique_probs: np.ndarray,
     return spans
 
 
-def spans_from_regions(regions: list[Region], technique_probs: np.ndarray,
+REPETITION = TECHNIQUE_IDS.index("Repetition")
+
+
+def rank_techniques(p: np.ndarray, count: int, settings: DecodeSettings) -> list[int]:
+    """Technique indices, most probable first, with Repetition first for a span repeated often enough."""
+    ranked = [int(k) for k in np.argsort(-p, kind="stable")]
+    if count >= settings.repetition_count:
+        ranked.remove(REPETITION)
+        ranked.insert(0, REPETITION)
+    return ranked
+
+
+def spans_from_regions(prep: Prepared, regions: list[Region], technique_probs: np.ndarray,
                        settings: DecodeSettings) -> list[TechniqueSpan]:
     spans = []
     for region, p in zip(regions, technique_probs, strict=True):
-        ranked = np.argsort(-p)
+        ranked = rank_techniques(p, repeat_count(prep.doc.text[region.start:region.end], prep.normalized), settings)
         spans.append(TechniqueSpan(region.start, region.end, TECHNIQUE_IDS[ranked[0]],
                                    round(float(region.confidence * p[ranked[0]]), 4)))
         if p[ranked[1]] >= settings.second_technique:
@@ -224,7 +239,7 @@ class TrainedDetector:
                 spans = decode_technique_tokens(prep, technique_token_probs, s)
             else:
                 technique_probs = self._technique_probs(prep, states, [(r.start, r.end) for r in regions])
-                spans = spans_from_regions(regions, technique_probs, s)
+                spans = spans_from_regions(prep, regions, technique_probs, s)
             scores = [round(sigmoid(s.sentence_a * float(x) + s.sentence_b), 4) for x in sent_logits]
             results.append(Detection(regions=regions, spans=spans, sentence_scores=scores))
         return results
@@ -232,7 +247,7 @@ class TrainedDetector:
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
         (prep,), (states,) = self._encode([doc])
         ranked = []
-        for p in self._technique_probs(prep, states, spans):
-            order = np.argsort(-p)
+        for (start, end), p in zip(spans, self._technique_probs(prep, states, spans), strict=True):
+            order = rank_techniques(p, repeat_count(doc.text[start:end], prep.normalized), self.settings)
             ranked.append([(TECHNIQUE_IDS[k], float(p[k])) for k in order])
         return ranked

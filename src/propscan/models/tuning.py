@@ -17,11 +17,13 @@ import numpy as np
 import torch
 
 from propscan.metrics import flc_score, si_score, tc_score
+from propscan.models.network import repeat_count
 from propscan.models.trained import (
     DecodeSettings,
     decode_regions,
     decode_technique_tokens,
     quantize_int8,
+    rank_techniques,
     sigmoid,
     spans_from_regions,
 )
@@ -33,6 +35,7 @@ MIN_CHARS = (2, 5, 10)
 SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
 FLC_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FLC_GAPS = (0, 1, 2)
+REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 
 
 class DevOutputs:
@@ -41,7 +44,7 @@ class DevOutputs:
     def __init__(self, net, dev) -> None:
         self.dev = dev
         self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
-        self.technique_token_p = []
+        self.technique_token_p, self.gold_tc_counts = [], []
         with torch.inference_mode():
             states = [net.encode_many([a.prep.enc])[0] for a in dev]  # as the detector does
             for article, h in zip(dev, states, strict=True):
@@ -53,6 +56,8 @@ class DevOutputs:
                 spans = [(s, e) for s, e, _ in article.tc]
                 logits = net.span_logits(h, *article.prep.span_inputs(spans)) if spans else None
                 self.gold_tc_probs.append(torch.softmax(logits, -1).numpy() if spans else np.zeros((0, 14)))
+                self.gold_tc_counts.append([repeat_count(article.doc.text[s:e], article.prep.normalized)
+                                            for s, e in spans])
                 self.states.append(h)
         self.net = net
 
@@ -67,17 +72,17 @@ class DevOutputs:
             return torch.softmax(logits, -1).numpy()
 
 
-def tc_predictions(outputs: DevOutputs, indices) -> tuple[list, list]:
+def tc_predictions(outputs: DevOutputs, indices, settings: DecodeSettings) -> tuple[list, list]:
     """Gold TC labels and predictions; the k-th copy of a repeated span gets the k-th best technique."""
     gold, pred = [], []
     for i in indices:
         article = outputs.dev[i]
         seen: Counter = Counter()
-        for (s, e, t), p in zip(article.tc, outputs.gold_tc_probs[i], strict=True):
+        for (s, e, t), p, count in zip(article.tc, outputs.gold_tc_probs[i], outputs.gold_tc_counts[i], strict=True):
             rank = seen[(s, e)]
             seen[(s, e)] += 1
             gold.append((article.id, t, s, e))
-            pred.append((article.id, TECHNIQUE_IDS[int(np.argsort(-p)[rank % len(p)])], s, e))
+            pred.append((article.id, TECHNIQUE_IDS[rank_techniques(p, count, settings)[rank % len(p)]], s, e))
     return gold, pred
 
 
@@ -98,7 +103,7 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
             if key not in cache:
                 regions = outputs.regions(i, settings)
                 cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
-            spans = spans_from_regions(*cache[key], settings)
+            spans = spans_from_regions(outputs.dev[i].prep, *cache[key], settings)
         pred += [(outputs.dev[i].id, span.technique, span.start, span.end) for span in spans]
     return gold, pred
 
@@ -117,6 +122,8 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m)
             for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
     best = max(grid, key=lambda s: si_f1(outputs, indices, s))
+    best = max((replace(best, repetition_count=c) for c in REPETITION_COUNTS),
+               key=lambda s: tc_score(*tc_predictions(outputs, indices, s)).f1)
     cache: dict = {}
     candidates = [replace(best, second_technique=x) for x in SECOND]
     if outputs.technique_token_p and outputs.technique_token_p[0] is not None:
@@ -142,7 +149,7 @@ def evaluate(outputs: DevOutputs, indices, settings: DecodeSettings, sentence_th
     gold_si = [(outputs.dev[i].id, s, e) for i in indices for s, e in outputs.dev[i].si]
     pred_si = [(outputs.dev[i].id, r.start, r.end) for i in indices for r in outputs.regions(i, settings)]
     si = si_score(gold_si, pred_si)
-    tc = tc_score(*tc_predictions(outputs, indices))
+    tc = tc_score(*tc_predictions(outputs, indices, settings))
     flc = flc_score(*flc_labels(outputs, indices, settings, {}))
     sentence_pred, sentence_gold, errors = [], [], []
     for i in indices:
