@@ -42,12 +42,22 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            "from it or from the span head on the SI regions (chosen: "
            f"`{config['decode'].get('flc_source', 'regions')}`)."]
           if config.get("token_techniques") else []),
+        *([f"- Self-training: a first model, trained on the gold articles only (the teacher), labeled "
+           f"{figures['silver_articles']} unlabeled news articles (`unlabeled-news`, the English ones with "
+           "sentences) with its output probabilities. The shipped model (the student) was trained afresh on "
+           f"the gold articles plus {s.get('silver_per_epoch')} of those silver articles drawn anew each epoch, "
+           f"their soft-target losses weighted {s.get('silver_weight')}."]
+          if figures.get("silver_articles") else []),
         f"- Fine-tuned on 2 CPU cores: {s['epochs']} epochs, AdamW (encoder lr {s['encoder_lr']}, heads "
         f"{s['head_lr']}), {s['articles_per_step']} articles a step, linear warm-up and decay, seed {s['seed']}; "
         f"{figures['training_seconds']:.0f} s in all.",
         f"- Decoding tuned on the development split: span threshold {d['threshold']}, gaps of up to "
         f"{d['max_gap']} token(s) bridged, spans under {d['min_chars']} characters dropped, a second technique "
         f"when its probability reaches {d['second_technique']}"
+        + (f"; a span whose words recur {d['repetition_count']} or more times in the article is ranked "
+           "Repetition first" if d.get("repetition_count", 1000) < 1000 else "")
+        + (f"; token scores blended with their sentence's probability (weight {d['sentence_weight']})"
+           if d.get("sentence_weight") else "")
         + (f"; technique spans from the token head at threshold {d['flc_threshold']}, gaps of "
            f"{d['flc_max_gap']}, at least {d['flc_min_chars']} characters" if d.get("flc_source") == "tokens" else "")
         + f"; sentence scores calibrated by Platt scaling "
@@ -70,6 +80,10 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         f"| sentence-level F1 | {_f(figures['sentence_f1'])} | {_f(cross.get('sentence_f1', float('nan')))} "
         "| 0.632 (NLP4IF-2019) |",
         f"| article-score MAE | {_f(figures['article_mae'])} | {_f(cross.get('article_mae', float('nan')))} | — |",
+        *([f"\nThe teacher (gold articles only, tuned on dev) measured SI {_f(figures['teacher']['si']['f1'])}, "
+           f"TC {_f(figures['teacher']['tc']['f1'])}, FLC {_f(figures['teacher']['flc']['f1'])}, sentence "
+           f"{_f(figures['teacher']['sentence_f1'])}, MAE {_f(figures['teacher']['article_mae'])}."]
+          if figures.get("teacher") else []),
         "",
         "Per technique (F1 on the development split):",
         "",

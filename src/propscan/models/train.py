@@ -4,6 +4,10 @@
 articles by article into train and development parts (fixed seed), fine-tunes the encoder and heads
 on the train part, tunes the decoding thresholds and calibrates the sentence scores on the
 development part, and writes the weights, their configuration and the development figures.
+
+With self-training (the default when unlabeled news sits beside the corpus), that first model is a
+teacher: it labels the unlabeled articles with its output probabilities, and a fresh student is
+trained on the gold articles plus those silver ones. The student is what ships.
 """
 
 from __future__ import annotations
@@ -232,7 +236,7 @@ def pseudo_label(teacher, articles_dir: Path, limit: int | None = None) -> list[
             continue
         (prep,), (states,), (token,), (technique,), (sentence_logits,) = teacher._run([doc])
         s = teacher.settings
-        regions = decode_regions(prep, token[:, 1] + token[:, 2], s)
+        regions = decode_regions(prep, token[:, 1] + token[:, 2], s, sentence_logits)
         spans = [(r.start, r.end) for r in regions]
         span_probs = teacher._technique_probs(prep, states, spans)
         targets = SilverTargets(token.astype(np.float32), None if technique is None else technique.astype(np.float32),

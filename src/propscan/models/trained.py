@@ -83,6 +83,9 @@ class DecodeSettings:
     # A span whose words recur at least this often in the article is Repetition, whatever the span
     # head says (the literature's post-processing rule; the count is tuned, 1000 turns it off).
     repetition_count: int = 1000
+    # Token scores for span decoding: p_token ** (1 - w) * p_sentence ** w, the sentence's calibrated
+    # probability lending its context to each token (w = 0: the token head alone).
+    sentence_weight: float = 0.0
     sentence_a: float = 1.0
     sentence_b: float = 0.0
     sentence_threshold: float = 0.5  # a sentence 'uses a technique' when its score reaches this
@@ -126,7 +129,28 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     return regions
 
 
-def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSettings) -> list[Region]:
+def sentence_probs(sentence_logits: np.ndarray, settings: DecodeSettings) -> np.ndarray:
+    """Calibrated probability that each sentence uses a technique."""
+    x = settings.sentence_a * np.asarray(sentence_logits, dtype=np.float64) + settings.sentence_b
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def token_scores(prep: Prepared, p_inside: np.ndarray, sentence_logits: np.ndarray,
+                 settings: DecodeSettings) -> np.ndarray:
+    """Per-token span scores: the token head's probability, blended with its sentence's probability."""
+    w = settings.sentence_weight
+    if w <= 0 or not len(prep.sentence_tokens):
+        return p_inside
+    context = p_inside.astype(np.float64).copy()  # tokens outside every sentence keep their own
+    for (a, b), q in zip(prep.sentence_tokens, sentence_probs(sentence_logits, settings), strict=True):
+        context[a:b] = q
+    return np.power(p_inside, 1 - w) * np.power(context, w)
+
+
+def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSettings,
+                   sentence_logits: np.ndarray | None = None) -> list[Region]:
+    if sentence_logits is not None:
+        p_inside = token_scores(prep, p_inside, sentence_logits, settings)
     return decode_runs(prep, p_inside, settings.threshold, settings.max_gap, settings.min_chars)
 
 
@@ -234,13 +258,13 @@ class TrainedDetector:
         s = self.settings
         results = []
         for prep, states, probs, technique_token_probs, sent_logits in zip(*self._run(docs), strict=True):
-            regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s)
+            regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s, sent_logits)
             if s.flc_source == "tokens" and technique_token_probs is not None:
                 spans = decode_technique_tokens(prep, technique_token_probs, s)
             else:
                 technique_probs = self._technique_probs(prep, states, [(r.start, r.end) for r in regions])
                 spans = spans_from_regions(prep, regions, technique_probs, s)
-            scores = [round(sigmoid(s.sentence_a * float(x) + s.sentence_b), 4) for x in sent_logits]
+            scores = [round(float(x), 4) for x in sentence_probs(sent_logits, s)]
             results.append(Detection(regions=regions, spans=spans, sentence_scores=scores))
         return results
 

@@ -36,6 +36,7 @@ SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
 FLC_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FLC_GAPS = (0, 1, 2)
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
+SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 
 
 class DevOutputs:
@@ -62,7 +63,7 @@ class DevOutputs:
         self.net = net
 
     def regions(self, i: int, settings: DecodeSettings):
-        return decode_regions(self.dev[i].prep, self.token_p[i], settings)
+        return decode_regions(self.dev[i].prep, self.token_p[i], settings, self.sentence_logits[i])
 
     def technique_probs(self, i: int, spans):
         if not spans:
@@ -99,7 +100,7 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
         if settings.flc_source == "tokens":
             spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
         else:
-            key = (i, settings.threshold, settings.max_gap, settings.min_chars)
+            key = (i, settings.threshold, settings.max_gap, settings.min_chars, settings.sentence_weight)
             if key not in cache:
                 regions = outputs.regions(i, settings)
                 cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
@@ -118,10 +119,18 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 
 def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
-    """Settings that maximise SI F1, then FLC F1, and the sentence calibration and threshold."""
-    grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m)
+    """The sentence calibration and threshold, then settings that maximise SI F1, TC F1 and FLC F1."""
+    logits = np.concatenate([outputs.sentence_logits[i] for i in indices])
+    labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
+    a, b = fit_platt(logits, labels)
+    probs = np.asarray([sigmoid(a * x + b) for x in logits])
+    threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
+    grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m, sentence_a=a, sentence_b=b)
             for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
     best = max(grid, key=lambda s: si_f1(outputs, indices, s))
+    blends = [replace(best, threshold=t, sentence_weight=w)
+              for t, w in itertools.product(THRESHOLDS, SENTENCE_WEIGHTS)]
+    best = max(blends, key=lambda s: si_f1(outputs, indices, s))
     best = max((replace(best, repetition_count=c) for c in REPETITION_COUNTS),
                key=lambda s: tc_score(*tc_predictions(outputs, indices, s)).f1)
     cache: dict = {}
@@ -130,12 +139,6 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
         candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m)
                        for t, g, m in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS)]
     best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
-    logits = np.concatenate([outputs.sentence_logits[i] for i in indices])
-    labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
-    a, b = fit_platt(logits, labels)
-    best = replace(best, sentence_a=a, sentence_b=b)
-    probs = np.asarray([sigmoid(a * x + b) for x in logits])
-    threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
     return best, float(threshold)
 
 
