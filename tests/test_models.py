@@ -61,6 +61,7 @@ def test_tiny_training_writes_loadable_files_and_figures(tiny_model):
 def test_self_training_labels_the_unlabeled_articles_and_keeps_the_teachers_figures(tiny_model):
     _, figures = tiny_model
     assert figures["silver_articles"] == 2  # both unlabeled articles are English news
+    assert 0 < figures["teacher_seconds"] < figures["training_seconds"]
     assert set(figures["teacher"]) == {"si", "tc", "flc", "sentence_f1", "article_mae"}
     assert 0.0 <= figures["teacher"]["si"]["f1"] <= 1.0
 

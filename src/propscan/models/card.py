@@ -50,7 +50,9 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
           if figures.get("silver_articles") else []),
         f"- Fine-tuned on 2 CPU cores: {s['epochs']} epochs, AdamW (encoder lr {s['encoder_lr']}, heads "
         f"{s['head_lr']}), {s['articles_per_step']} articles a step, linear warm-up and decay, seed {s['seed']}; "
-        f"{figures['training_seconds']:.0f} s in all.",
+        f"{figures['training_seconds']:.0f} s in all"
+        + (f" (the teacher {figures['teacher_seconds']:.0f} s, labeling and the student "
+           f"{figures['student_seconds']:.0f} s)." if figures.get("teacher_seconds") else "."),
         f"- Decoding tuned on the development split: span threshold {d['threshold']}, gaps of up to "
         f"{d['max_gap']} token(s) bridged, spans under {d['min_chars']} characters dropped, a second technique "
         f"when its probability reaches {d['second_technique']}"

@@ -95,7 +95,9 @@ class PropagandaNet(nn.Module):
                 ids[row, 1:1 + len(piece)] = piece
                 ids[row, 1 + len(piece)] = self.sep_id
                 mask[row, :len(piece) + 2] = 1
-            states = self.encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+            # Without padding no mask is needed, and attention takes its faster path.
+            attention_mask = None if bool(mask.all()) else mask.to(device)
+            states = self.encoder(input_ids=ids.to(device), attention_mask=attention_mask).last_hidden_state
             for row, j in enumerate(chunk):
                 _, a, b = jobs[j]
                 outputs[j] = states[row, 1:1 + b - a]

@@ -286,6 +286,7 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
         if self_training:
             decode, teacher_figures = tune_and_evaluate(net, dev)
             teacher = TrainedDetector(net, tokenizer, decode)
+            teacher_seconds = round(time.time() - started, 1)
     if self_training:
         silver = pseudo_label(teacher, silver_dir, settings.limit_silver)
         log.info("self-training: the teacher labeled %d unlabeled articles", len(silver))
@@ -302,6 +303,8 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
         figures["silver_articles"] = len(silver)
         if teacher_figures:
             figures["teacher"] = {k: teacher_figures[k] for k in ("si", "tc", "flc", "sentence_f1", "article_mae")}
+            figures["teacher_seconds"] = teacher_seconds
+            figures["student_seconds"] = round(figures["training_seconds"] - teacher_seconds, 1)
     figures["train_articles"] = sorted(a.id for a in train)
     figures["dev_articles"] = sorted(a.id for a in dev)
     config = {"name": "propscan-minilm", "layers": settings.layers, "token_techniques": True,
