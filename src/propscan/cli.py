@@ -248,6 +248,10 @@ def train(
     only: Annotated[str | None, typer.Option(help="Train only 'propaganda' or only 'stance'.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed for the split and the training.")] = 13,
     epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs of the propaganda model.")] = None,
+    self_training: Annotated[bool, typer.Option(
+        "--self-training/--no-self-training",
+        help="Train a student on the gold articles plus unlabeled-news labeled by a first model (about an hour), "
+             "or ship that first model (about 20 minutes).")] = True,
 ) -> None:
     """Train the shipped models from the PTC and FNC-1 data (2 CPU cores, under 2 hours) and write the model card."""
     import json
@@ -260,7 +264,8 @@ def train(
         raise fail("--only must be 'propaganda' or 'stance'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
-        results = train_shipped_models(data, out or WEIGHTS_DIR, seed=seed, epochs=epochs, only=only)
+        results = train_shipped_models(data, out or WEIGHTS_DIR, seed=seed, epochs=epochs, only=only,
+                                       self_training=self_training)
     except PropscanError as e:
         raise fail(str(e)) from None
     summary = {name: {k: v for k, v in figures.items() if not k.endswith("_articles")}

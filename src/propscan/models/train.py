@@ -334,7 +334,7 @@ def measure_speed(model_dir: Path, articles_dir: Path, limit: int = 75) -> dict:
 
 
 def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: int | None = None,
-                         only: str | None = None) -> dict:
+                         only: str | None = None, self_training: bool = True) -> dict:
     """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``."""
     from propscan.errors import PropscanError
     from propscan.models.card import write_card
@@ -344,7 +344,7 @@ def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epoch
         ptc_dir = data_dir / "ptc"
         if not (ptc_dir / "train-articles").is_dir():
             raise PropscanError("no ptc/train-articles folder here", source=str(data_dir))
-        settings = TrainSettings(seed=seed, **({"epochs": epochs} if epochs else {}))
+        settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
         figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news")
         speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
         config = json.loads((out_dir / CONFIG_FILE).read_text())
