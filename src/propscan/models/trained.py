@@ -8,7 +8,6 @@ layers are quantized to int8 for speed on CPU.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import warnings
 from collections.abc import Sequence
@@ -196,10 +195,6 @@ def quantize_int8(net: torch.nn.Module) -> torch.nn.Module:
         # and needs no extra dependency.
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
-
-
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x > -50 else 0.0
 
 
 class TrainedDetector:

@@ -24,7 +24,7 @@ from propscan.models.trained import (
     decode_technique_tokens,
     quantize_int8,
     rank_techniques,
-    sigmoid,
+    sentence_probs,
     spans_from_regions,
 )
 from propscan.taxonomy import TECHNIQUE_IDS
@@ -123,7 +123,7 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     logits = np.concatenate([outputs.sentence_logits[i] for i in indices])
     labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
     a, b = fit_platt(logits, labels)
-    probs = np.asarray([sigmoid(a * x + b) for x in logits])
+    probs = sentence_probs(logits, DecodeSettings(sentence_a=a, sentence_b=b))
     threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
     grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m, sentence_a=a, sentence_b=b)
             for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
@@ -156,8 +156,7 @@ def evaluate(outputs: DevOutputs, indices, settings: DecodeSettings, sentence_th
     flc = flc_score(*flc_labels(outputs, indices, settings, {}))
     sentence_pred, sentence_gold, errors = [], [], []
     for i in indices:
-        probs = np.asarray([sigmoid(settings.sentence_a * x + settings.sentence_b)
-                            for x in outputs.sentence_logits[i]])
+        probs = sentence_probs(outputs.sentence_logits[i], settings)
         labels = outputs.dev[i].sentence_labels
         sentence_pred.append(probs >= sentence_threshold)
         sentence_gold.append(labels > 0.5)
