@@ -74,7 +74,8 @@ def test_silver_targets_are_probabilities_over_the_articles_own_tokens(tmp_path)
     shutil.copy(sorted((SHARED / "data" / "unlabeled-news").glob("article*.txt"))[0], silver)
     teacher = TrainedDetector.load(quantize=False)
     (article,) = pseudo_label(teacher, silver)
-    targets, n = article.silver, len(article.prep.enc.ids)
+    targets, n = article.targets, len(article.prep.enc.ids)
+    assert article.silver
     assert targets.token.shape == (n, 3)
     assert abs(float(targets.token.sum(1).mean()) - 1.0) < 1e-4
     assert targets.technique.shape == (n, len(TECHNIQUE_IDS))

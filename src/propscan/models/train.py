@@ -55,27 +55,27 @@ class TrainSettings:
 
 
 @dataclass
+class Targets:
+    """What an article is trained towards, as probabilities: one-hot from gold labels, soft from a teacher."""
+
+    token: np.ndarray  # (n_tokens, 3) O/B/I
+    technique: np.ndarray | None  # (n_tokens, 14) inside a span of each technique (None: not taught)
+    sentence: np.ndarray  # (n_sentences,) uses some technique
+    spans: list[tuple[int, int]]  # spans the span head learns to classify
+    span_probs: np.ndarray  # (n_spans, 14) their techniques
+    span_smoothing: float = 0.0  # label smoothing of the span head's loss
+
+
+@dataclass
 class LabeledArticle:
     id: str
     doc: DetectInput
     si: list[tuple[int, int]]
     tc: list[tuple[int, int, str]]
     prep: Prepared | None = None
-    token_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    technique_tags: np.ndarray = field(default_factory=lambda: np.zeros((0, 14), dtype=np.float32))
+    targets: Targets | None = None
+    silver: bool = False  # targets from a teacher (weighted by ``silver_weight``) rather than gold labels
     sentence_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    silver: SilverTargets | None = None  # soft targets from a teacher, in place of gold labels
-
-
-@dataclass
-class SilverTargets:
-    """A teacher's outputs on an unlabeled article, used as soft training targets."""
-
-    token: np.ndarray  # (n_tokens, 3) O/B/I probabilities
-    technique: np.ndarray | None  # (n_tokens, 14) per-technique probabilities
-    sentence: np.ndarray  # (n_sentences,) probabilities, from the raw (uncalibrated) sentence logits
-    spans: list[tuple[int, int]]  # the teacher's decoded regions
-    span_probs: np.ndarray  # (n_spans, 14) the teacher's technique probabilities for them
 
 
 def as_input(text: str) -> DetectInput:
@@ -108,21 +108,26 @@ def split(corpus: list[LabeledArticle], share: float, seed: int) -> tuple[list, 
 
 def attach_labels(tokenizer, article: LabeledArticle) -> None:
     article.prep = prep = prepare(tokenizer, article.doc)
-    tags = np.zeros(len(prep.enc.ids), dtype=np.int64)
+    n = len(prep.enc.ids)
+    tags = np.zeros(n, dtype=np.int64)
     for start, end in merge(article.si):
         a, b = prep.enc.tokens_in(start, end)
         if b > a:
             tags[a] = 1
             tags[a + 1:b] = 2
-    article.token_tags = tags
-    technique_tags = np.zeros((len(prep.enc.ids), len(TECHNIQUE_IDS)), dtype=np.float32)
+    technique_tags = np.zeros((n, len(TECHNIQUE_IDS)), dtype=np.float32)
     for start, end, technique in article.tc:
         a, b = prep.enc.tokens_in(start, end)
         technique_tags[a:b, TECHNIQUE_IDS.index(technique)] = 1.0
-    article.technique_tags = technique_tags
     article.sentence_labels = np.asarray(
         [float(any(s < e2 and s2 < e for s2, e2 in article.si)) for s, e in article.doc.sentences],
         dtype=np.float32)
+    identity = np.eye(len(TECHNIQUE_IDS), dtype=np.float32)
+    article.targets = Targets(
+        token=np.eye(3, dtype=np.float32)[tags], technique=technique_tags, sentence=article.sentence_labels,
+        spans=[(s, e) for s, e, _ in article.tc],
+        span_probs=identity[[TECHNIQUE_IDS.index(t) for _, _, t in article.tc]].reshape(-1, len(TECHNIQUE_IDS)),
+        span_smoothing=0.05)
 
 
 def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -141,49 +146,37 @@ def trainable_state(net: nn.Module) -> dict[str, torch.Tensor]:
             if not k.startswith("encoder.embeddings")}
 
 
-def silver_loss(net: PropagandaNet, article: LabeledArticle, h: torch.Tensor) -> torch.Tensor:
-    """Soft-target losses of one silver article: the same heads and weights as the gold losses."""
-    soft = article.silver
-    token_weights = torch.tensor([1.0, 2.0, 1.5])
+TOKEN_WEIGHTS = (1.0, 2.0, 1.5)  # O, B, I: span tokens count more than the many outside ones
+
+
+def article_loss(net: PropagandaNet, prep: Prepared, h: torch.Tensor, targets: Targets) -> torch.Tensor:
+    """The four heads' losses on one article, against its (gold or soft) targets."""
+    weights = torch.tensor(TOKEN_WEIGHTS)
     log_p = torch.log_softmax(net.token_logits(h), -1)
-    target = torch.from_numpy(soft.token)
-    total = -(target * log_p * token_weights).sum(-1).sum() / (target * token_weights).sum().clamp(min=1e-6)
-    if net.technique_token_head is not None and soft.technique is not None:
+    token = torch.from_numpy(targets.token)
+    # Class-weighted cross-entropy, normalised by the targets' total weight (as torch's weighted mean).
+    total = -(token * log_p * weights).sum() / (token * weights).sum().clamp(min=1e-6)
+    if net.technique_token_head is not None and targets.technique is not None:
         total = total + 4.0 * nn.functional.binary_cross_entropy_with_logits(
-            net.technique_token_logits(h), torch.from_numpy(soft.technique),
+            net.technique_token_logits(h), torch.from_numpy(targets.technique),
             pos_weight=torch.full((len(TECHNIQUE_IDS),), 3.0))
-    if len(soft.sentence):
-        logits = net.sentence_logits(h, article.prep.sentence_tokens)
-        total = total + 0.5 * nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(soft.sentence))
-    if soft.spans:
-        logits = net.span_logits(h, *article.prep.span_inputs(soft.spans))
-        total = total + nn.functional.cross_entropy(logits, torch.from_numpy(soft.span_probs))
+    if len(targets.sentence):
+        logits = net.sentence_logits(h, prep.sentence_tokens)
+        total = total + 0.5 * nn.functional.binary_cross_entropy_with_logits(
+            logits, torch.from_numpy(targets.sentence))
+    if targets.spans:
+        logits = net.span_logits(h, *prep.span_inputs(targets.spans))
+        total = total + nn.functional.cross_entropy(logits, torch.from_numpy(targets.span_probs),
+                                                    label_smoothing=targets.span_smoothing)
     return total
 
 
 def losses(net: PropagandaNet, batch: list[LabeledArticle], silver_weight: float = 0.5) -> torch.Tensor:
     states = net.encode_many([a.prep.enc for a in batch])
     total = states[0].new_zeros(())
-    token_weights = torch.tensor([1.0, 2.0, 1.5])
     for article, h in zip(batch, states, strict=True):
-        if article.silver is not None:
-            total = total + silver_weight * silver_loss(net, article, h)
-            continue
-        tags = torch.from_numpy(article.token_tags)
-        total = total + nn.functional.cross_entropy(net.token_logits(h), tags, weight=token_weights)
-        if net.technique_token_head is not None:
-            total = total + 4.0 * nn.functional.binary_cross_entropy_with_logits(
-                net.technique_token_logits(h), torch.from_numpy(article.technique_tags),
-                pos_weight=torch.full((len(TECHNIQUE_IDS),), 3.0))
-        if len(article.sentence_labels):
-            logits = net.sentence_logits(h, article.prep.sentence_tokens)
-            total = total + 0.5 * nn.functional.binary_cross_entropy_with_logits(
-                logits, torch.from_numpy(article.sentence_labels))
-        if article.tc:
-            spans = [(s, e) for s, e, _ in article.tc]
-            targets = torch.tensor([TECHNIQUE_IDS.index(t) for _, _, t in article.tc])
-            logits = net.span_logits(h, *article.prep.span_inputs(spans))
-            total = total + nn.functional.cross_entropy(logits, targets, label_smoothing=0.05)
+        loss = article_loss(net, article.prep, h, article.targets)
+        total = total + (silver_weight * loss if article.silver else loss)
     return total / len(batch)
 
 
@@ -239,10 +232,10 @@ def pseudo_label(teacher, articles_dir: Path, limit: int | None = None) -> list[
         regions = decode_regions(prep, token[:, 1] + token[:, 2], s, sentence_logits)
         spans = [(r.start, r.end) for r in regions]
         span_probs = teacher._technique_probs(prep, states, spans)
-        targets = SilverTargets(token.astype(np.float32), None if technique is None else technique.astype(np.float32),
-                                (1 / (1 + np.exp(-sentence_logits))).astype(np.float32), spans,
-                                span_probs.astype(np.float32).reshape(len(spans), len(TECHNIQUE_IDS)))
-        silver.append(LabeledArticle(article.id, doc, [], [], prep=prep, silver=targets))
+        targets = Targets(token.astype(np.float32), None if technique is None else technique.astype(np.float32),
+                          (1 / (1 + np.exp(-sentence_logits))).astype(np.float32), spans,
+                          span_probs.astype(np.float32).reshape(len(spans), len(TECHNIQUE_IDS)))
+        silver.append(LabeledArticle(article.id, doc, [], [], prep=prep, targets=targets, silver=True))
     return silver
 
 
