@@ -158,3 +158,50 @@ def test_span_scores_lean_on_the_sentence_only_as_far_as_the_blend_weight_says()
     (a0, b0), (a1, b1), (a2, b2) = prep.sentence_tokens
     assert np.allclose(blended[a0:b0], 0.5)
     assert (blended[a1:b1] < 0.01).all() and (blended[a2:b2] > 0.7).all()
+
+
+def test_technique_spans_reach_down_to_the_extent_and_weak_runs_are_dropped():
+    import numpy as np
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import as_input
+    from propscan.models.trained import decode_runs, prepare
+
+    text = "Headline here\n\nThey are a corrupt and utterly shameless gang of liars. It rained on Tuesday in town."
+    prep = prepare(load_tokenizer(), as_input(text))
+    p = np.full(len(prep.enc.ids), 0.05)
+    core = prep.enc.tokens_in(text.index("utterly"), text.index(" gang"))
+    edges = prep.enc.tokens_in(text.index("corrupt"), text.index(" of liars"))
+    weak = prep.enc.tokens_in(text.index("rained"), text.index(" in town"))
+    p[edges[0]:edges[1]] = 0.3
+    p[core[0]:core[1]] = 0.9
+    p[weak[0]:weak[1]] = 0.3
+
+    def found(**extent):
+        return [text[r.start:r.end] for r in decode_runs(prep, p, 0.5, 0, 2, **extent)]
+
+    assert found() == found(extent=None) == ["utterly shameless"]
+    assert found(extent=0.2) == ["corrupt and utterly shameless gang"]  # mean 0.6: kept, edges included
+    assert all("rained" not in span for span in found(extent=0.2))  # mean 0.3 < 0.5: dropped
+
+
+def test_quantization_scales_per_channel_and_keeps_the_wide_range_layer_in_float(tiny_model):
+    import torch
+
+    detector = TrainedDetector.load(tiny_model[0])
+    layer = detector.net.encoder.encoder.layer[0]
+    assert type(layer.output.dense) is torch.nn.Linear  # in FLOAT_LAYERS
+    quantized = layer.intermediate.dense
+    assert quantized.weight().qscheme() == torch.per_channel_affine
+    assert type(detector.net.token_head) is torch.nn.Linear  # heads stay in float32
+
+
+def test_an_articles_result_does_not_depend_on_what_it_is_analyzed_with(tiny_model):
+    from propscan.models.train import as_input
+
+    detector = TrainedDetector.load(tiny_model[0])
+    sample = as_input(SAMPLE.read_text(encoding="utf-8"))
+    other = as_input(sorted((PTC / "dev-articles").glob("article*.txt"))[0].read_text(encoding="utf-8"))
+    alone = detector.detect([sample])[0]
+    together = detector.detect([other, sample])[1]
+    assert alone == together

@@ -62,11 +62,15 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            if d.get("sentence_weight") else "")
         + (f"; technique spans from the token head at threshold {d['flc_threshold']}, gaps of "
            f"{d['flc_max_gap']}, at least {d['flc_min_chars']} characters" if d.get("flc_source") == "tokens" else "")
+        + (f" (tokens scoring at least {d['flc_extent']} extend a technique span, which is kept when its mean "
+           f"score reaches {d['flc_threshold']})" if d.get("flc_source") == "tokens" and d.get("flc_extent") else "")
         + f"; sentence scores calibrated by Platt scaling "
         f"(a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); a sentence counts as using a technique at "
         f"score >= {d['sentence_threshold']:.3f}. The article score is the mean sentence score.",
-        "- Shipped as float16 safetensors of everything but the embeddings; linear layers are quantized "
-        "to int8 when loaded.",
+        "- Shipped as float16 safetensors of everything but the embeddings. When loaded, the encoder's "
+        "linear layers are quantized to int8 with a scale per output channel, except the first layer's "
+        "feed-forward output, whose inputs range too widely for one activation scale; windows are encoded "
+        "one at a time, so padding never sets that scale.",
         "",
         "## Development-split figures",
         "Measured with the int8 model as shipped. 'Tuned on dev' uses the settings above, tuned on the "

@@ -107,6 +107,14 @@ class PropagandaNet(nn.Module):
         hidden = self.encoder.config.hidden_size
         return [torch.cat(parts) if parts else torch.zeros((0, hidden), device=device) for parts in per_article]
 
+    def encode_article(self, article: Encoded) -> torch.Tensor:
+        """One article's token states, its windows encoded one at a time, as inference does.
+
+        With int8 dynamic quantization, activations are scaled by the range of the whole batch;
+        without padding in that batch, the scale depends on the window's own tokens alone.
+        """
+        return self.encode_many([article], max_batch=1)[0]
+
     def token_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.token_head(self.dropout(states))
 

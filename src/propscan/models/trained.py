@@ -94,13 +94,18 @@ class DecodeSettings:
     flc_threshold: float = 0.5
     flc_max_gap: int = 1
     flc_min_chars: int = 2
+    # Hysteresis for technique spans: tokens scoring at least flc_extent set a span's extent, and the
+    # span is kept when its mean score reaches flc_threshold (None: flc_threshold alone decides).
+    flc_extent: float | None = None
 
 
 def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap: int,
-                min_chars: int) -> list[Region]:
+                min_chars: int, extent: float | None = None) -> list[Region]:
     """Runs of tokens likely inside a span, bridged over short gaps, widened to whole words.
 
-    Only tokens of sentences (and the title) count, so nothing is found in removed furniture.
+    Only tokens of sentences (and the title) count, so nothing is found in removed furniture. With
+    an ``extent`` below the threshold, runs are made of tokens scoring at least ``extent`` and kept
+    when their mean score reaches the threshold: a span's edges may be less sure than its core.
     """
     text, enc = prep.doc.text, prep.enc
     allowed = np.zeros(len(p_inside), dtype=bool)
@@ -109,7 +114,7 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     if prep.doc.title:
         a, b = enc.tokens_in(*prep.doc.title)
         allowed[a:b] = True
-    hot = np.flatnonzero((p_inside >= threshold) & allowed)
+    hot = np.flatnonzero((p_inside >= (threshold if extent is None else extent)) & allowed)
     runs: list[list[int]] = []
     for i in hot.tolist():
         if runs and i - runs[-1][1] <= max_gap and allowed[runs[-1][1]:i].all():
@@ -123,8 +128,9 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
             start -= 1
         while end < len(text) and text[end].isalnum():
             end += 1
-        if end - start >= min_chars:
-            regions.append(Region(start, end, float(p_inside[a:b].mean())))
+        confidence = float(p_inside[a:b].mean())
+        if end - start >= min_chars and (extent is None or confidence >= threshold):
+            regions.append(Region(start, end, confidence))
     return regions
 
 
@@ -158,7 +164,7 @@ def decode_technique_tokens(prep: Prepared, technique_probs: np.ndarray,
     spans = []
     for k, technique in enumerate(TECHNIQUE_IDS):
         for r in decode_runs(prep, technique_probs[:, k], settings.flc_threshold, settings.flc_max_gap,
-                             settings.flc_min_chars):
+                             settings.flc_min_chars, settings.flc_extent):
             spans.append(TechniqueSpan(r.start, r.end, technique, round(r.confidence, 4)))
     return spans
 
@@ -188,13 +194,29 @@ def spans_from_regions(prep: Prepared, regions: list[Region], technique_probs: n
     return spans
 
 
-def quantize_int8(net: torch.nn.Module) -> torch.nn.Module:
-    """Linear layers in int8 (dynamic quantization): about three times faster on CPU."""
+# The first layer's feed-forward output reads activations whose largest value is about 150 times
+# their mean, the widest range in the encoder; with one int8 scale per batch they lose most of their
+# precision, so that layer stays in float32 (on the development split: FLC F1 0.244 rather than
+# 0.233, at no measurable cost in speed).
+FLOAT_LAYERS = frozenset({"encoder.layer.0.output.dense"})  # names within the BertModel
+
+
+def quantize_int8(net: PropagandaNet) -> PropagandaNet:
+    """The encoder's linear layers in int8 (dynamic quantization, a scale per output channel).
+
+    About 1.5 times faster on CPU than float32. A scale per output channel, rather than one per
+    weight matrix, keeps the development figures close to float32's; the heads are small and stay in
+    float32, as do the ``FLOAT_LAYERS``.
+    """
+    from torch.ao.quantization import per_channel_dynamic_qconfig
+
+    layers = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in net.encoder.named_modules()
+              if isinstance(module, torch.nn.Linear) and name not in FLOAT_LAYERS}
     with warnings.catch_warnings():
         # torch marks eager-mode quantization as deprecated in favour of torchao; it still works
         # and needs no extra dependency.
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(net, layers, dtype=torch.qint8)
 
 
 class TrainedDetector:
@@ -227,9 +249,9 @@ class TrainedDetector:
     def _encode(self, docs: Sequence[DetectInput]) -> tuple[list[Prepared], list[torch.Tensor]]:
         preps = [prepare(self.tokenizer, d) for d in docs]
         with self._lock, torch.inference_mode():
-            # One article per encoder batch: int8 dynamic quantization scales activations by the whole
-            # batch, so this keeps an article's result independent of what it is analyzed with.
-            states = [self.net.encode_many([p.enc])[0] for p in preps]
+            # One window per encoder batch: int8 dynamic quantization scales activations by the whole
+            # batch, so this keeps a window's result independent of padding and of other articles.
+            states = [self.net.encode_article(p.enc) for p in preps]
         return preps, states
 
     def _run(self, docs: Sequence[DetectInput]):

@@ -35,6 +35,7 @@ MIN_CHARS = (2, 5, 10)
 SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
 FLC_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FLC_GAPS = (0, 1, 2)
+FLC_EXTENTS = (None, 0.15, 0.2, 0.25, 0.3)  # None: no hysteresis
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 
@@ -47,7 +48,7 @@ class DevOutputs:
         self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
         self.technique_token_p, self.gold_tc_counts = [], []
         with torch.inference_mode():
-            states = [net.encode_many([a.prep.enc])[0] for a in dev]  # as the detector does
+            states = [net.encode_article(a.prep.enc) for a in dev]  # as the detector does
             for article, h in zip(dev, states, strict=True):
                 p = torch.softmax(net.token_logits(h), -1).numpy()
                 self.token_p.append(p[:, 1] + p[:, 2])
@@ -98,7 +99,15 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
     pred = []
     for i in indices:
         if settings.flc_source == "tokens":
-            spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
+            # Spans at threshold 0 are cached; the threshold then only filters them by confidence.
+            key = ("tokens", i, settings.flc_extent, settings.flc_max_gap, settings.flc_min_chars)
+            if settings.flc_extent is None:
+                spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
+            else:
+                if key not in cache:
+                    cache[key] = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i],
+                                                         replace(settings, flc_threshold=0.0))
+                spans = [span for span in cache[key] if span.confidence >= settings.flc_threshold]
         else:
             key = (i, settings.threshold, settings.max_gap, settings.min_chars, settings.sentence_weight)
             if key not in cache:
@@ -136,8 +145,10 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     cache: dict = {}
     candidates = [replace(best, second_technique=x) for x in SECOND]
     if outputs.technique_token_p and outputs.technique_token_p[0] is not None:
-        candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m)
-                       for t, g, m in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS)]
+        candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m,
+                               flc_extent=x)
+                       for t, g, m, x in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS)
+                       if x is None or x < t]
     best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
     return best, float(threshold)
 
