@@ -17,10 +17,12 @@ import numpy as np
 import torch
 
 from propscan.metrics import flc_score, si_score, tc_score
+from propscan.models.base import TechniqueSpan
 from propscan.models.network import repeat_count
 from propscan.models.trained import (
     DecodeSettings,
     decode_regions,
+    decode_runs,
     decode_technique_tokens,
     quantize_int8,
     rank_techniques,
@@ -105,9 +107,12 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
                 spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
             else:
                 if key not in cache:
-                    cache[key] = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i],
-                                                         replace(settings, flc_threshold=0.0))
-                spans = [span for span in cache[key] if span.confidence >= settings.flc_threshold]
+                    cache[key] = [(technique, run) for k, technique in enumerate(TECHNIQUE_IDS)
+                                  for run in decode_runs(outputs.dev[i].prep, outputs.technique_token_p[i][:, k],
+                                                         0.0, settings.flc_max_gap, settings.flc_min_chars,
+                                                         settings.flc_extent)]
+                spans = [TechniqueSpan(run.start, run.end, technique, run.confidence)
+                         for technique, run in cache[key] if run.confidence >= settings.flc_threshold]
         else:
             key = (i, settings.threshold, settings.max_gap, settings.min_chars, settings.sentence_weight)
             if key not in cache:
