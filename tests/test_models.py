@@ -205,3 +205,19 @@ def test_an_articles_result_does_not_depend_on_what_it_is_analyzed_with(tiny_mod
     alone = detector.detect([sample])[0]
     together = detector.detect([other, sample])[1]
     assert alone == together
+
+
+def test_spans_end_on_whole_words_hyphens_and_apostrophes_included():
+    import numpy as np
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import as_input
+    from propscan.models.trained import decode_runs, prepare
+
+    text = "Headline here\n\nIt betrays every hard-working family and the nation's pride - again."
+    prep = prepare(load_tokenizer(), as_input(text))
+    p = np.zeros(len(prep.enc.ids))
+    for word in ("hard", "nation"):
+        a, b = prep.enc.tokens_in(text.index(word), text.index(word) + len(word))
+        p[a:b] = 0.9
+    assert [text[r.start:r.end] for r in decode_runs(prep, p, 0.5, 0, 2)] == ["hard-working", "nation's"]

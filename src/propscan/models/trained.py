@@ -99,6 +99,20 @@ class DecodeSettings:
     flc_extent: float | None = None
 
 
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to whole words; a hyphen or apostrophe inside a word ("hard-working",
+    "nation's") does not end it."""
+    def inside(i: int) -> bool:
+        return 0 <= i < len(text) and (text[i].isalnum() or (
+            text[i] in "-'’" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()))
+
+    while start > 0 and inside(start - 1):
+        start -= 1
+    while end < len(text) and inside(end):
+        end += 1
+    return start, end
+
+
 def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap: int,
                 min_chars: int, extent: float | None = None) -> list[Region]:
     """Runs of tokens likely inside a span, bridged over short gaps, widened to whole words.
@@ -123,11 +137,7 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
             runs.append([i, i + 1])
     regions = []
     for a, b in runs:
-        start, end = int(enc.starts[a]), int(enc.ends[b - 1])
-        while start > 0 and text[start - 1].isalnum():
-            start -= 1
-        while end < len(text) and text[end].isalnum():
-            end += 1
+        start, end = _whole_words(text, int(enc.starts[a]), int(enc.ends[b - 1]))
         confidence = float(p_inside[a:b].mean())
         if end - start >= min_chars and (extent is None or confidence >= threshold):
             regions.append(Region(start, end, confidence))
