@@ -221,3 +221,24 @@ def test_spans_end_on_whole_words_hyphens_and_apostrophes_included():
         a, b = prep.enc.tokens_in(text.index(word), text.index(word) + len(word))
         p[a:b] = 0.9
     assert [text[r.start:r.end] for r in decode_runs(prep, p, 0.5, 0, 2)] == ["hard-working", "nation's"]
+
+
+def test_windows_encoded_in_parallel_equal_windows_encoded_one_by_one(tiny_model):
+    import torch
+
+    from propscan.models.train import as_input
+    from propscan.models.trained import prepare
+
+    detector = TrainedDetector.load(tiny_model[0])
+    texts = [SAMPLE.read_text(encoding="utf-8")] + [
+        path.read_text(encoding="utf-8") for path in sorted((PTC / "dev-articles").glob("article*.txt"))[:2]]
+    encoded = [prepare(detector.tokenizer, as_input(text)).enc for text in texts]
+    assert sum(len(e.windows) for e in encoded) > 3
+    threads = torch.get_num_threads()
+    with torch.inference_mode():
+        parallel = detector.net.encode_windows(encoded, workers=3)
+        serial = detector.net.encode_windows(encoded, workers=1)
+    assert torch.get_num_threads() == threads  # restored
+    for p, s, e in zip(parallel, serial, encoded, strict=True):
+        assert p.shape == (len(e.ids), detector.net.encoder.config.hidden_size)
+        assert torch.equal(p, s)

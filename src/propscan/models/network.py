@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -107,13 +108,41 @@ class PropagandaNet(nn.Module):
         hidden = self.encoder.config.hidden_size
         return [torch.cat(parts) if parts else torch.zeros((0, hidden), device=device) for parts in per_article]
 
-    def encode_article(self, article: Encoded) -> torch.Tensor:
-        """One article's token states, its windows encoded one at a time, as inference does.
+    def encode_windows(self, articles: Sequence[Encoded], workers: int | None = None) -> list[torch.Tensor]:
+        """Token states of each article for inference, every window encoded on its own.
 
-        With int8 dynamic quantization, activations are scaled by the range of the whole batch;
-        without padding in that batch, the scale depends on the window's own tokens alone.
+        With int8 dynamic quantization, activations are scaled by the range of the whole batch; with
+        one window a batch, the scale depends on the window's own tokens alone, never on padding or
+        on other articles. Windows are spread over ``workers`` threads (default: torch's thread
+        count), each running torch on one thread: small matrices keep two threads of one product
+        busier than they keep each other, and a window's result is the same whichever thread runs it.
         """
-        return self.encode_many([article], max_batch=1)[0]
+        jobs = [(i, a, b) for i, enc in enumerate(articles) for a, b in enc.windows]
+        threads = torch.get_num_threads()
+        workers = min(workers or threads, len(jobs))
+
+        def encode(job: tuple[int, int, int]) -> torch.Tensor:
+            i, a, b = job
+            torch.set_num_threads(1)
+            ids = torch.empty((1, b - a + 2), dtype=torch.long)
+            ids[0, 0], ids[0, -1] = self.cls_id, self.sep_id
+            ids[0, 1:-1] = torch.from_numpy(articles[i].ids[a:b])
+            with torch.inference_mode():
+                return self.encoder(input_ids=ids).last_hidden_state[0, 1:-1]
+
+        try:
+            if workers > 1:
+                with ThreadPoolExecutor(workers) as pool:
+                    states = list(pool.map(encode, jobs))
+            else:
+                states = [encode(job) for job in jobs]
+        finally:
+            torch.set_num_threads(threads)
+        per_article: list[list[torch.Tensor]] = [[] for _ in articles]
+        for (i, _, _), state in zip(jobs, states, strict=True):
+            per_article[i].append(state)
+        hidden = self.encoder.config.hidden_size
+        return [torch.cat(parts) if parts else torch.zeros((0, hidden)) for parts in per_article]
 
     def token_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.token_head(self.dropout(states))

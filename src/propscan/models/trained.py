@@ -259,9 +259,7 @@ class TrainedDetector:
     def _encode(self, docs: Sequence[DetectInput]) -> tuple[list[Prepared], list[torch.Tensor]]:
         preps = [prepare(self.tokenizer, d) for d in docs]
         with self._lock, torch.inference_mode():
-            # One window per encoder batch: int8 dynamic quantization scales activations by the whole
-            # batch, so this keeps a window's result independent of padding and of other articles.
-            states = [self.net.encode_article(p.enc) for p in preps]
+            states = self.net.encode_windows([p.enc for p in preps])
         return preps, states
 
     def _run(self, docs: Sequence[DetectInput]):

@@ -50,7 +50,7 @@ class DevOutputs:
         self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
         self.technique_token_p, self.gold_tc_counts = [], []
         with torch.inference_mode():
-            states = [net.encode_article(a.prep.enc) for a in dev]  # as the detector does
+            states = net.encode_windows([a.prep.enc for a in dev])  # as the detector does
             for article, h in zip(dev, states, strict=True):
                 p = torch.softmax(net.token_logits(h), -1).numpy()
                 self.token_p.append(p[:, 1] + p[:, 2])
