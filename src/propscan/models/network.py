@@ -78,9 +78,23 @@ class PropagandaNet(nn.Module):
         self.cls_id = 101
         self.sep_id = 102
 
+    @staticmethod
+    def _window_jobs(articles: Sequence[Encoded]) -> list[tuple[int, int, int]]:
+        """(article index, first token, end token) of every window of every article."""
+        return [(i, a, b) for i, enc in enumerate(articles) for a, b in enc.windows]
+
+    def _by_article(self, articles: Sequence[Encoded], jobs: list[tuple[int, int, int]],
+                    states: Sequence[torch.Tensor], device=None) -> list[torch.Tensor]:
+        """Window states joined back into one (n_tokens, hidden) tensor per article."""
+        per_article: list[list[torch.Tensor]] = [[] for _ in articles]
+        for (i, _, _), state in zip(jobs, states, strict=True):
+            per_article[i].append(state)
+        hidden = self.encoder.config.hidden_size
+        return [torch.cat(parts) if parts else torch.zeros((0, hidden), device=device) for parts in per_article]
+
     def encode_many(self, articles: Sequence[Encoded], max_batch: int = 16) -> list[torch.Tensor]:
         """Token states (n_tokens, hidden) of each article; windows of all articles batched by length."""
-        jobs = [(i, a, b) for i, enc in enumerate(articles) for a, b in enc.windows]
+        jobs = self._window_jobs(articles)
         order = sorted(range(len(jobs)), key=lambda j: jobs[j][2] - jobs[j][1])
         outputs: dict[int, torch.Tensor] = {}
         device = next(self.parameters()).device
@@ -102,11 +116,7 @@ class PropagandaNet(nn.Module):
             for row, j in enumerate(chunk):
                 _, a, b = jobs[j]
                 outputs[j] = states[row, 1:1 + b - a]
-        per_article: list[list[torch.Tensor]] = [[] for _ in articles]
-        for j, (i, _, _) in enumerate(jobs):
-            per_article[i].append(outputs[j])
-        hidden = self.encoder.config.hidden_size
-        return [torch.cat(parts) if parts else torch.zeros((0, hidden), device=device) for parts in per_article]
+        return self._by_article(articles, jobs, [outputs[j] for j in range(len(jobs))], device)
 
     def encode_windows(self, articles: Sequence[Encoded], workers: int | None = None) -> list[torch.Tensor]:
         """Token states of each article for inference, every window encoded on its own.
@@ -117,7 +127,7 @@ class PropagandaNet(nn.Module):
         count), each running torch on one thread: small matrices keep two threads of one product
         busier than they keep each other, and a window's result is the same whichever thread runs it.
         """
-        jobs = [(i, a, b) for i, enc in enumerate(articles) for a, b in enc.windows]
+        jobs = self._window_jobs(articles)
         threads = torch.get_num_threads()
         workers = min(workers or threads, len(jobs))
 
@@ -138,11 +148,7 @@ class PropagandaNet(nn.Module):
                 states = [encode(job) for job in jobs]
         finally:
             torch.set_num_threads(threads)
-        per_article: list[list[torch.Tensor]] = [[] for _ in articles]
-        for (i, _, _), state in zip(jobs, states, strict=True):
-            per_article[i].append(state)
-        hidden = self.encoder.config.hidden_size
-        return [torch.cat(parts) if parts else torch.zeros((0, hidden)) for parts in per_article]
+        return self._by_article(articles, jobs, states)
 
     def token_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.token_head(self.dropout(states))

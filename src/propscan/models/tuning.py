@@ -101,11 +101,12 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
     pred = []
     for i in indices:
         if settings.flc_source == "tokens":
-            # Spans at threshold 0 are cached; the threshold then only filters them by confidence.
-            key = ("tokens", i, settings.flc_extent, settings.flc_max_gap, settings.flc_min_chars)
             if settings.flc_extent is None:
                 spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
             else:
+                # With hysteresis, runs at threshold 0 are cached; the threshold then only filters
+                # them by their mean score, as decode_runs does.
+                key = ("tokens", i, settings.flc_extent, settings.flc_max_gap, settings.flc_min_chars)
                 if key not in cache:
                     cache[key] = [(technique, run) for k, technique in enumerate(TECHNIQUE_IDS)
                                   for run in decode_runs(outputs.dev[i].prep, outputs.technique_token_p[i][:, k],
