@@ -242,3 +242,58 @@ def test_windows_encoded_in_parallel_equal_windows_encoded_one_by_one(tiny_model
     for p, s, e in zip(parallel, serial, encoded, strict=True):
         assert p.shape == (len(e.ids), detector.net.encoder.config.hidden_size)
         assert torch.equal(p, s)
+
+
+def test_the_span_head_vote_keeps_runs_it_backs_and_drops_runs_it_doubts():
+    import numpy as np
+
+    from propscan.models.base import Region
+    from propscan.models.trained import DecodeSettings, vote, vote_floor
+
+    settings = DecodeSettings(flc_source="tokens", flc_threshold=0.4, flc_extent=0.15, flc_span_weight=0.3)
+    name_calling, doubt = TECHNIQUE_IDS.index("Name_Calling,Labeling"), TECHNIQUE_IDS.index("Doubt")
+    backed = Region(0, 7, 0.36)  # below the threshold alone; the span head is sure of its technique
+    doubted = Region(10, 30, 0.45)  # above it alone; the span head thinks it is another technique
+    probs = np.full((2, len(TECHNIQUE_IDS)), 0.01)
+    probs[0, name_calling] = 0.9
+    probs[1, name_calling], probs[1, doubt] = 0.8, 0.05
+    spans = vote([(name_calling, backed), (doubt, doubted)], probs, settings)
+    assert [(s.start, s.technique) for s in spans] == [(0, "Name_Calling,Labeling")]
+    assert spans[0].confidence == round(0.36 ** 0.7 * 0.9 ** 0.3, 4)
+    # No run under the floor can reach the threshold, whatever the span head says.
+    assert vote_floor(settings) ** 0.7 * 1.0 ** 0.3 == pytest.approx(0.4)
+    assert vote_floor(DecodeSettings(flc_threshold=0.4)) == 0.4
+
+
+def test_repeat_counts_are_whole_words_and_do_not_overlap():
+    from propscan.models.network import _normalize, repeat_count
+
+    text = _normalize("Lock her up! LOCK HER UP! Padlock her up. lock her up lock her up")
+    assert repeat_count("lock her up", text) == 4  # not inside "padlock"; case and punctuation ignored
+    assert repeat_count("a a", "a a a a") == 2 and repeat_count("a", "a a") == 2
+    assert repeat_count("!!", text) == 0
+
+
+def test_span_inputs_in_one_batch_match_each_span_alone():
+    import numpy as np
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import as_input
+    from propscan.models.trained import prepare
+
+    text = SAMPLE.read_text(encoding="utf-8")
+    prep = prepare(load_tokenizer(), as_input(text))
+    spans = [(0, 10), (text.index("puppet"), text.index("puppet") + 6), (len(text) - 3, len(text)), (5, 400)]
+    tokens, contexts, features = prep.span_inputs(spans)
+    for k, (start, end) in enumerate(spans):
+        one = prep.span_inputs([(start, end)])
+        assert (tokens[k], contexts[k]) == (one[0][0], one[1][0])
+        assert np.array_equal(features[k], one[2][0])
+        a, b = prep.enc.tokens_in(start, end)
+        assert tokens[k][0] == min(a, len(prep.enc.ids) - 1) and tokens[k][1] >= tokens[k][0] + 1
+        # The context is the sentence (or headline) that holds most of the span, the first if two tie.
+        overlaps = [min(e, end) - max(s, start) for s, e in prep.doc.sentences + [prep.doc.title]]
+        sentence = (prep.doc.sentences + [prep.doc.title])[overlaps.index(max(overlaps))]
+        assert prep.sentence_of(start, end) == sentence
+        assert prep.enc.tokens_in(*sentence)[0] == contexts[k][0]
+    assert prep.sentence_of(0, 10) == prep.doc.title  # the headline holds the first ten characters

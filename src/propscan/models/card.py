@@ -62,8 +62,10 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            if d.get("sentence_weight") else "")
         + (f"; technique spans from the token head at threshold {d['flc_threshold']}, gaps of "
            f"{d['flc_max_gap']}, at least {d['flc_min_chars']} characters" if d.get("flc_source") == "tokens" else "")
-        + (f" (tokens scoring at least {d['flc_extent']} extend a technique span, which is kept when its mean "
-           f"score reaches {d['flc_threshold']})" if d.get("flc_source") == "tokens" and d.get("flc_extent") else "")
+        + (f" (tokens scoring at least {d['flc_extent']} extend a technique span, which is kept when its "
+           + (f"mean score ** {1 - d['flc_span_weight']:.2g} times the span head's probability of the technique "
+              f"** {d['flc_span_weight']:.2g}" if d.get("flc_span_weight") else "mean score")
+           + f" reaches {d['flc_threshold']})" if d.get("flc_source") == "tokens" and d.get("flc_extent") else "")
         + f"; sentence scores calibrated by Platt scaling "
         f"(a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); a sentence counts as using a technique at "
         f"score >= {d['sentence_threshold']:.3f}. The article score is the mean sentence score.",

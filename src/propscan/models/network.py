@@ -34,9 +34,23 @@ def _normalize(fragment: str) -> str:
 
 
 def repeat_count(fragment: str, normalized_text: str) -> int:
-    """How often the fragment's words occur, in order, in the (normalized) article."""
+    """How often the fragment's words occur, in order, in the (normalized) article.
+
+    Occurrences are whole words and do not overlap. The normalized text is words joined by single
+    spaces, so a plain search with a check of the characters on either side finds them; a regular
+    expression per span cost more than the rest of a span's features.
+    """
     key = _normalize(fragment)
-    return len(re.findall(r"\b" + re.escape(key) + r"\b", normalized_text)) if key else 0
+    if not key:
+        return 0
+    count, at, n = 0, normalized_text.find(key), len(key)
+    while at >= 0:
+        if (at == 0 or normalized_text[at - 1] == " ") and normalized_text[at + n:at + n + 1] in ("", " "):
+            count += 1
+            at = normalized_text.find(key, at + n)
+        else:
+            at = normalized_text.find(key, at + 1)
+    return count
 
 
 def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
@@ -170,14 +184,15 @@ class PropagandaNet(nn.Module):
             return states.new_zeros((0, len(TECHNIQUE_IDS)))
         zero = states.new_zeros((1, states.shape[1]))
         cumulative = torch.cat([zero, states.cumsum(0)])
-        rows = []
-        for (a, b), (ca, cb) in zip(spans, contexts, strict=True):
-            b = max(b, a + 1)
-            cb = max(cb, ca + 1)
-            rows.append(torch.cat([
-                states[min(a, len(states) - 1)], states[min(b - 1, len(states) - 1)],
-                (cumulative[b] - cumulative[a]) / (b - a), (cumulative[cb] - cumulative[ca]) / (cb - ca),
-            ]))
-        pooled = self.dropout(torch.stack(rows))
+        a, b = torch.tensor(spans, dtype=torch.long, device=states.device).reshape(-1, 2).unbind(1)
+        ca, cb = torch.tensor(contexts, dtype=torch.long, device=states.device).reshape(-1, 2).unbind(1)
+        b, cb = torch.maximum(b, a + 1), torch.maximum(cb, ca + 1)
+        last = len(states) - 1
+        rows = torch.cat([
+            states[a.clamp(max=last)], states[(b - 1).clamp(max=last)],
+            (cumulative[b] - cumulative[a]) / (b - a).unsqueeze(1).to(states.dtype),
+            (cumulative[cb] - cumulative[ca]) / (cb - ca).unsqueeze(1).to(states.dtype),
+        ], dim=1)
+        pooled = self.dropout(rows)
         extra = torch.as_tensor(features, dtype=pooled.dtype, device=pooled.device)
         return self.span_head(torch.cat([pooled, extra], dim=1))

@@ -42,26 +42,38 @@ class Prepared:
 
     def sentence_of(self, start: int, end: int) -> tuple[int, int]:
         """The character range of the sentence (or title) holding most of [start, end)."""
-        best, best_overlap = (start, end), 0
-        for s, e in self.doc.sentences + ([self.doc.title] if self.doc.title else []):
-            overlap = min(e, end) - max(s, start)
-            if overlap > best_overlap:
-                best, best_overlap = (s, e), overlap
-        return best
+        return self.sentences_of(np.array([start]), np.array([end]))[0]
+
+    def sentences_of(self, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
+        """For each span, the sentence (or title) holding most of it; the span itself if none does."""
+        bounds = np.asarray(self.doc.sentences + ([self.doc.title] if self.doc.title else []),
+                            dtype=np.int64).reshape(-1, 2)
+        if not len(bounds):
+            return [(int(s), int(e)) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+        overlap = (np.minimum(bounds[None, :, 1], ends[:, None]) - np.maximum(bounds[None, :, 0], starts[:, None]))
+        best = overlap.argmax(1)  # the first of equal overlaps, as a scan in order would pick
+        found = overlap[np.arange(len(starts)), best] > 0
+        return [(int(bounds[k, 0]), int(bounds[k, 1])) if ok else (int(s), int(e))
+                for k, ok, s, e in zip(best.tolist(), found.tolist(), starts.tolist(), ends.tolist(), strict=True)]
 
     def span_inputs(self, spans: Sequence[tuple[int, int]]):
+        """The span head's inputs for character spans: token ranges, their sentences' token ranges
+        and the spans' features."""
         n = len(self.enc.ids)
-        token_ranges, contexts, features = [], [], []
-        for start, end in spans:
-            a, b = self.enc.tokens_in(start, end)
-            a = min(a, max(n - 1, 0))
-            token_ranges.append((a, max(b, a + 1)))
-            sentence = self.sentence_of(start, end)
-            ca, cb = self.enc.tokens_in(*sentence)
-            ca = min(ca, max(n - 1, 0))
-            contexts.append((ca, max(cb, ca + 1)))
-            features.append(span_features(self.doc.text, start, end, sentence, self.doc.title, self.normalized))
-        return token_ranges, contexts, np.asarray(features, dtype=np.float32).reshape(len(spans), -1)
+        bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        sentences = self.sentences_of(bounds[:, 0], bounds[:, 1])
+        sentence_bounds = np.asarray(sentences, dtype=np.int64).reshape(-1, 2)
+
+        def token_ranges(b: np.ndarray) -> list[tuple[int, int]]:
+            # As Encoded.tokens_in, for many ranges; a range gets at least one token.
+            first = np.minimum(np.searchsorted(self.enc.ends, b[:, 0], side="right"), max(n - 1, 0))
+            last = np.maximum(np.searchsorted(self.enc.starts, b[:, 1], side="left"), first + 1)
+            return list(zip(first.tolist(), last.tolist(), strict=True))
+
+        features = [span_features(self.doc.text, start, end, sentence, self.doc.title, self.normalized)
+                    for (start, end), sentence in zip(spans, sentences, strict=True)]
+        return (token_ranges(bounds), token_ranges(sentence_bounds),
+                np.asarray(features, dtype=np.float32).reshape(len(spans), -1))
 
 
 def prepare(tokenizer, doc: DetectInput) -> Prepared:
@@ -97,6 +109,9 @@ class DecodeSettings:
     # Hysteresis for technique spans: tokens scoring at least flc_extent set a span's extent, and the
     # span is kept when its mean score reaches flc_threshold (None: flc_threshold alone decides).
     flc_extent: float | None = None
+    # The span head's say in a technique span's score: mean token score ** (1 - w) * the span head's
+    # probability of that technique ** w (0: the token scores alone). Needs hysteresis (flc_extent).
+    flc_span_weight: float = 0.0
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -169,14 +184,40 @@ def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSetting
     return decode_runs(prep, p_inside, settings.threshold, settings.max_gap, settings.min_chars)
 
 
+def technique_runs(prep: Prepared, technique_probs: np.ndarray, settings: DecodeSettings,
+                   threshold: float | None = None) -> list[tuple[int, Region]]:
+    """(technique index, run) of each technique's token scores, decoded technique by technique."""
+    threshold = settings.flc_threshold if threshold is None else threshold
+    return [(k, r) for k in range(len(TECHNIQUE_IDS))
+            for r in decode_runs(prep, technique_probs[:, k], threshold, settings.flc_max_gap,
+                                 settings.flc_min_chars, settings.flc_extent)]
+
+
+def vote_floor(settings: DecodeSettings) -> float:
+    """The least mean token score that can still reach flc_threshold once the span head votes
+    (its probability is at most 1)."""
+    w = settings.flc_span_weight
+    return settings.flc_threshold ** (1 / (1 - w)) if w > 0 else settings.flc_threshold
+
+
+def vote(runs: Sequence[tuple[int, Region]], span_probs: np.ndarray,
+         settings: DecodeSettings) -> list[TechniqueSpan]:
+    """Technique spans whose mean token score, weighed with the span head's probability of their
+    technique, reaches flc_threshold."""
+    w = settings.flc_span_weight
+    spans = []
+    for (k, r), p in zip(runs, span_probs, strict=True):
+        score = r.confidence ** (1 - w) * float(p[k]) ** w
+        if score >= settings.flc_threshold:
+            spans.append(TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(score, 4)))
+    return spans
+
+
 def decode_technique_tokens(prep: Prepared, technique_probs: np.ndarray,
                             settings: DecodeSettings) -> list[TechniqueSpan]:
-    spans = []
-    for k, technique in enumerate(TECHNIQUE_IDS):
-        for r in decode_runs(prep, technique_probs[:, k], settings.flc_threshold, settings.flc_max_gap,
-                             settings.flc_min_chars, settings.flc_extent):
-            spans.append(TechniqueSpan(r.start, r.end, technique, round(r.confidence, 4)))
-    return spans
+    """Technique spans from the per-technique token scores alone (no vote of the span head)."""
+    return [TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(r.confidence, 4))
+            for k, r in technique_runs(prep, technique_probs, settings)]
 
 
 REPETITION = TECHNIQUE_IDS.index("Repetition")
@@ -284,7 +325,10 @@ class TrainedDetector:
         results = []
         for prep, states, probs, technique_token_probs, sent_logits in zip(*self._run(docs), strict=True):
             regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s, sent_logits)
-            if s.flc_source == "tokens" and technique_token_probs is not None:
+            if s.flc_source == "tokens" and technique_token_probs is not None and s.flc_span_weight > 0:
+                runs = technique_runs(prep, technique_token_probs, s, vote_floor(s))
+                spans = vote(runs, self._technique_probs(prep, states, [(r.start, r.end) for _, r in runs]), s)
+            elif s.flc_source == "tokens" and technique_token_probs is not None:
                 spans = decode_technique_tokens(prep, technique_token_probs, s)
             else:
                 technique_probs = self._technique_probs(prep, states, [(r.start, r.end) for r in regions])

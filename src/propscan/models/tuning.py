@@ -22,12 +22,13 @@ from propscan.models.network import repeat_count
 from propscan.models.trained import (
     DecodeSettings,
     decode_regions,
-    decode_runs,
     decode_technique_tokens,
     quantize_int8,
     rank_techniques,
     sentence_probs,
     spans_from_regions,
+    technique_runs,
+    vote,
 )
 from propscan.taxonomy import TECHNIQUE_IDS
 
@@ -38,6 +39,7 @@ SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
 FLC_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FLC_GAPS = (0, 1, 2)
 FLC_EXTENTS = (None, 0.15, 0.2, 0.25, 0.3)  # None: no hysteresis
+FLC_SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3)  # the span head's vote, with hysteresis only
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 
@@ -108,12 +110,15 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
                 # them by their mean score, as decode_runs does.
                 key = ("tokens", i, settings.flc_extent, settings.flc_max_gap, settings.flc_min_chars)
                 if key not in cache:
-                    cache[key] = [(technique, run) for k, technique in enumerate(TECHNIQUE_IDS)
-                                  for run in decode_runs(outputs.dev[i].prep, outputs.technique_token_p[i][:, k],
-                                                         0.0, settings.flc_max_gap, settings.flc_min_chars,
-                                                         settings.flc_extent)]
-                spans = [TechniqueSpan(run.start, run.end, technique, run.confidence)
-                         for technique, run in cache[key] if run.confidence >= settings.flc_threshold]
+                    cache[key] = technique_runs(outputs.dev[i].prep, outputs.technique_token_p[i], settings, 0.0)
+                runs = cache[key]
+                if settings.flc_span_weight > 0:
+                    if ("probs",) + key not in cache:
+                        cache[("probs",) + key] = outputs.technique_probs(i, [(r.start, r.end) for _, r in runs])
+                    spans = vote(runs, cache[("probs",) + key], settings)
+                else:
+                    spans = [TechniqueSpan(run.start, run.end, TECHNIQUE_IDS[k], run.confidence)
+                             for k, run in runs if run.confidence >= settings.flc_threshold]
         else:
             key = (i, settings.threshold, settings.max_gap, settings.min_chars, settings.sentence_weight)
             if key not in cache:
@@ -152,9 +157,10 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     candidates = [replace(best, second_technique=x) for x in SECOND]
     if outputs.technique_token_p and outputs.technique_token_p[0] is not None:
         candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m,
-                               flc_extent=x)
-                       for t, g, m, x in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS)
-                       if x is None or x < t]
+                               flc_extent=x, flc_span_weight=w)
+                       for t, g, m, x, w in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS,
+                                                              FLC_SPAN_WEIGHTS)
+                       if (x is None and w == 0) or (x is not None and x < t)]
     best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
     return best, float(threshold)
 
