@@ -297,3 +297,27 @@ def test_span_inputs_in_one_batch_match_each_span_alone():
         assert prep.sentence_of(start, end) == sentence
         assert prep.enc.tokens_in(*sentence)[0] == contexts[k][0]
     assert prep.sentence_of(0, 10) == prep.doc.title  # the headline holds the first ten characters
+
+
+def test_technique_spans_do_not_trail_a_function_word_and_no_span_crosses_a_blank_line():
+    import numpy as np
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import as_input
+    from propscan.models.trained import decode_runs, prepare
+
+    text = "Headline here\n\nThe council will have blood on its hands.\n\nReal patriots of this town know it."
+    prep = prepare(load_tokenizer(), as_input(text))
+    p = np.zeros(len(prep.enc.ids))
+    a, b = prep.enc.tokens_in(text.index("blood"), text.index(" this town"))
+    p[a:b] = 0.9  # one run of hot tokens from "blood" to "of", across the blank line
+
+    def found(**trim):
+        return [text[r.start:r.end] for r in decode_runs(prep, p, 0.5, 0, 2, **trim)]
+
+    assert found() == ["blood on its hands.", "Real patriots of"]
+    assert found(trim=True) == ["blood on its hands.", "Real patriots"]
+    p[:] = 0.0
+    a, b = prep.enc.tokens_in(text.index("of this"), text.index(" this town"))
+    p[a:b] = 0.9  # a run of one function word keeps it: there is nothing else to end on
+    assert found(trim=True) == ["of"]

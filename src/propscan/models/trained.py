@@ -128,13 +128,29 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# Words a technique span does not end on: of the corpus's 5,075 technique spans, 32 end on one of them
+# ("the" alone starts 511), while the model's runs often trail one ("patriots of", "embarrassment to").
+# Trimming them moved FLC F1 from 0.264 to 0.265 (cross-fit 0.253 to 0.254); for SI regions it did not
+# help (0.464 against 0.466), so they keep their edges.
+TRAILING = frozenset({"a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or",
+                      "as"})
+
+
+def _last_word(text: str, start: int, end: int) -> str:
+    """The lower-cased word holding the token at [start, end) (punctuation: the token itself)."""
+    start, end = _whole_words(text, start, end)
+    return text[start:end].lower()
+
+
 def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap: int,
-                min_chars: int, extent: float | None = None) -> list[Region]:
+                min_chars: int, extent: float | None = None, trim: bool = False) -> list[Region]:
     """Runs of tokens likely inside a span, bridged over short gaps, widened to whole words.
 
     Only tokens of sentences (and the title) count, so nothing is found in removed furniture. With
     an ``extent`` below the threshold, runs are made of tokens scoring at least ``extent`` and kept
     when their mean score reaches the threshold: a span's edges may be less sure than its core.
+    A run never crosses a blank line (none of the corpus's 5,075 technique spans does). With
+    ``trim``, a run does not end on a function word (``TRAILING``).
     """
     text, enc = prep.doc.text, prep.enc
     allowed = np.zeros(len(p_inside), dtype=bool)
@@ -146,12 +162,15 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     hot = np.flatnonzero((p_inside >= (threshold if extent is None else extent)) & allowed)
     runs: list[list[int]] = []
     for i in hot.tolist():
-        if runs and i - runs[-1][1] <= max_gap and allowed[runs[-1][1]:i].all():
+        if (runs and i - runs[-1][1] <= max_gap and allowed[runs[-1][1]:i].all()
+                and "\n\n" not in text[enc.ends[runs[-1][1] - 1]:enc.starts[i]]):
             runs[-1][1] = i + 1
         else:
             runs.append([i, i + 1])
     regions = []
     for a, b in runs:
+        while trim and b - a > 1 and _last_word(text, int(enc.starts[b - 1]), int(enc.ends[b - 1])) in TRAILING:
+            b -= 1
         start, end = _whole_words(text, int(enc.starts[a]), int(enc.ends[b - 1]))
         confidence = float(p_inside[a:b].mean())
         if end - start >= min_chars and (extent is None or confidence >= threshold):
@@ -190,7 +209,7 @@ def technique_runs(prep: Prepared, technique_probs: np.ndarray, settings: Decode
     threshold = settings.flc_threshold if threshold is None else threshold
     return [(k, r) for k in range(len(TECHNIQUE_IDS))
             for r in decode_runs(prep, technique_probs[:, k], threshold, settings.flc_max_gap,
-                                 settings.flc_min_chars, settings.flc_extent)]
+                                 settings.flc_min_chars, settings.flc_extent, trim=True)]
 
 
 def vote_floor(settings: DecodeSettings) -> float:
