@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,26 @@ class Prepared:
     enc: Encoded
     sentence_tokens: list[tuple[int, int]]
     normalized: str
+
+    @cached_property
+    def allowed(self) -> np.ndarray:
+        """Tokens of sentences and the title: only they may be part of a span."""
+        allowed = np.zeros(len(self.enc.ids), dtype=bool)
+        for a, b in self.sentence_tokens + ([self.enc.tokens_in(*self.doc.title)] if self.doc.title else []):
+            allowed[a:b] = True
+        return allowed
+
+    @cached_property
+    def barred_before(self) -> np.ndarray:
+        """barred_before[i]: how many of the tokens before token i are not allowed."""
+        return np.concatenate([[0], np.cumsum(~self.allowed)])
+
+    @cached_property
+    def blank_before(self) -> np.ndarray:
+        """blank_before[i]: how many of the tokens before token i follow a blank line."""
+        text, starts, ends = self.doc.text, self.enc.starts, self.enc.ends
+        blank = [False] + ["\n\n" in text[ends[i - 1]:starts[i]] for i in range(1, len(starts))]
+        return np.concatenate([[0], np.cumsum(blank)])
 
     def sentence_of(self, start: int, end: int) -> tuple[int, int]:
         """The character range of the sentence (or title) holding most of [start, end)."""
@@ -153,27 +174,31 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     ``trim``, a run does not end on a function word (``TRAILING``).
     """
     text, enc = prep.doc.text, prep.enc
-    allowed = np.zeros(len(p_inside), dtype=bool)
-    for a, b in prep.sentence_tokens:
-        allowed[a:b] = True
-    if prep.doc.title:
-        a, b = enc.tokens_in(*prep.doc.title)
-        allowed[a:b] = True
-    hot = np.flatnonzero((p_inside >= (threshold if extent is None else extent)) & allowed)
-    runs: list[list[int]] = []
-    for i in hot.tolist():
-        if (runs and i - runs[-1][1] <= max_gap and allowed[runs[-1][1]:i].all()
-                and "\n\n" not in text[enc.ends[runs[-1][1] - 1]:enc.starts[i]]):
-            runs[-1][1] = i + 1
-        else:
-            runs.append([i, i + 1])
+    hot = np.flatnonzero((p_inside >= (threshold if extent is None else extent)) & prep.allowed)
+    if not len(hot):
+        return []
+    # Consecutive hot tokens join one run when the gap between them is short, all its tokens are
+    # allowed, and no blank line lies between them (prefix counts make each check one lookup).
+    previous, following = hot[:-1], hot[1:]
+    joins = ((following - previous - 1 <= max_gap)
+             & (prep.barred_before[following] == prep.barred_before[previous + 1])
+             & (prep.blank_before[following + 1] == prep.blank_before[previous + 1]))
+    firsts = np.concatenate([[0], np.flatnonzero(~joins) + 1])
+    lasts = np.concatenate([firsts[1:] - 1, [len(hot) - 1]])
+    # Running sums give each run's mean at once; runs clearly under the threshold are skipped before
+    # the exact mean (numpy's own, so a confidence does not depend on the run's neighbours).
+    sums = np.concatenate([[0.0], np.cumsum(p_inside, dtype=np.float64)])
     regions = []
-    for a, b in runs:
+    for a, b in zip(hot[firsts].tolist(), (hot[lasts] + 1).tolist(), strict=True):
         while trim and b - a > 1 and _last_word(text, int(enc.starts[b - 1]), int(enc.ends[b - 1])) in TRAILING:
             b -= 1
-        start, end = _whole_words(text, int(enc.starts[a]), int(enc.ends[b - 1]))
+        if extent is not None and (sums[b] - sums[a]) / (b - a) < threshold - 1e-6:
+            continue
         confidence = float(p_inside[a:b].mean())
-        if end - start >= min_chars and (extent is None or confidence >= threshold):
+        if extent is not None and confidence < threshold:
+            continue
+        start, end = _whole_words(text, int(enc.starts[a]), int(enc.ends[b - 1]))
+        if end - start >= min_chars:
             regions.append(Region(start, end, confidence))
     return regions
 
