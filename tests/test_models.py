@@ -321,3 +321,26 @@ def test_technique_spans_do_not_trail_a_function_word_and_no_span_crosses_a_blan
     a, b = prep.enc.tokens_in(text.index("of this"), text.index(" this town"))
     p[a:b] = 0.9  # a run of one function word keeps it: there is nothing else to end on
     assert found(trim=True) == ["of"]
+
+
+def test_si_regions_lean_on_the_technique_head_as_far_as_its_weight_says():
+    import numpy as np
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import as_input
+    from propscan.models.trained import DecodeSettings, decode_regions, prepare
+
+    text = "Headline here\n\nThey are a corrupt gang of liars. It rained on Tuesday in town."
+    prep = prepare(load_tokenizer(), as_input(text))
+    p = np.full(len(prep.enc.ids), 0.3)  # the SI head is unsure everywhere
+    techniques = np.zeros((len(prep.enc.ids), len(TECHNIQUE_IDS)))
+    a, b = prep.enc.tokens_in(text.index("corrupt"), text.index(" of liars"))
+    techniques[a:b, TECHNIQUE_IDS.index("Name_Calling,Labeling")] = 0.9  # the technique head is sure
+
+    def found(v):
+        settings = DecodeSettings(threshold=0.5, max_gap=0, min_chars=2, si_technique_weight=v)
+        return [text[r.start:r.end] for r in decode_regions(prep, p, settings, None, techniques)]
+
+    assert found(0.0) == []
+    assert found(0.5) == ["corrupt gang"]  # 0.5 * 0.3 + 0.5 * 0.9 = 0.6 there, 0.15 elsewhere
+    assert decode_regions(prep, p, DecodeSettings(threshold=0.5, si_technique_weight=0.5)) == []  # no head, no lean

@@ -58,6 +58,8 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         f"when its probability reaches {d['second_technique']}"
         + (f"; a span whose words recur {d['repetition_count']} or more times in the article is ranked "
            "Repetition first" if d.get("repetition_count", 1000) < 1000 else "")
+        + (f"; span token scores leaning on the technique token head's highest probability (weight "
+           f"{d['si_technique_weight']})" if d.get("si_technique_weight") else "")
         + (f"; token scores blended with their sentence's probability (weight {d['sentence_weight']})"
            if d.get("sentence_weight") else "")
         + (f"; technique spans from the token head at threshold {d['flc_threshold']}, gaps of "

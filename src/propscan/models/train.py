@@ -229,7 +229,7 @@ def pseudo_label(teacher, articles_dir: Path, limit: int | None = None) -> list[
             continue
         (prep,), (states,), (token,), (technique,), (sentence_logits,) = teacher._run([doc])
         s = teacher.settings
-        regions = decode_regions(prep, token[:, 1] + token[:, 2], s, sentence_logits)
+        regions = decode_regions(prep, token[:, 1] + token[:, 2], s, sentence_logits, technique)
         spans = [(r.start, r.end) for r in regions]
         span_probs = teacher._technique_probs(prep, states, spans)
         targets = Targets(token.astype(np.float32), None if technique is None else technique.astype(np.float32),

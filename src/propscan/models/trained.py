@@ -118,6 +118,10 @@ class DecodeSettings:
     # Token scores for span decoding: p_token ** (1 - w) * p_sentence ** w, the sentence's calibrated
     # probability lending its context to each token (w = 0: the token head alone).
     sentence_weight: float = 0.0
+    # SI token scores lean on the per-technique token head: (1 - v) * p_token + v * the highest of the
+    # token's 14 technique probabilities (v = 0: the SI token head alone). Two heads trained on related
+    # targets disagree in different places.
+    si_technique_weight: float = 0.0
     sentence_a: float = 1.0
     sentence_b: float = 0.0
     sentence_threshold: float = 0.5  # a sentence 'uses a technique' when its score reaches this
@@ -222,7 +226,13 @@ def token_scores(prep: Prepared, p_inside: np.ndarray, sentence_logits: np.ndarr
 
 
 def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSettings,
-                   sentence_logits: np.ndarray | None = None) -> list[Region]:
+                   sentence_logits: np.ndarray | None = None,
+                   technique_probs: np.ndarray | None = None) -> list[Region]:
+    """SI regions from the token head's probability of being inside a span, leaning on the
+    per-technique token head (its highest probability) and on the sentence as the settings say."""
+    v = settings.si_technique_weight
+    if technique_probs is not None and v > 0:
+        p_inside = (1 - v) * p_inside + v * technique_probs.max(1)
     if sentence_logits is not None:
         p_inside = token_scores(prep, p_inside, sentence_logits, settings)
     return decode_runs(prep, p_inside, settings.threshold, settings.max_gap, settings.min_chars)
@@ -368,7 +378,7 @@ class TrainedDetector:
         s = self.settings
         results = []
         for prep, states, probs, technique_token_probs, sent_logits in zip(*self._run(docs), strict=True):
-            regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s, sent_logits)
+            regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s, sent_logits, technique_token_probs)
             if s.flc_source == "tokens" and technique_token_probs is not None and s.flc_span_weight > 0:
                 runs = technique_runs(prep, technique_token_probs, s, vote_floor(s))
                 spans = vote(runs, self._technique_probs(prep, states, [(r.start, r.end) for _, r in runs]), s)

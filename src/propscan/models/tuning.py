@@ -42,6 +42,7 @@ FLC_EXTENTS = (None, 0.15, 0.2, 0.25, 0.3)  # None: no hysteresis
 FLC_SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3)  # the span head's vote, with hysteresis only
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
+SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
 
 
 class DevOutputs:
@@ -68,7 +69,8 @@ class DevOutputs:
         self.net = net
 
     def regions(self, i: int, settings: DecodeSettings):
-        return decode_regions(self.dev[i].prep, self.token_p[i], settings, self.sentence_logits[i])
+        return decode_regions(self.dev[i].prep, self.token_p[i], settings, self.sentence_logits[i],
+                              self.technique_token_p[i])
 
     def technique_probs(self, i: int, spans):
         if not spans:
@@ -145,12 +147,17 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     a, b = fit_platt(logits, labels)
     probs = sentence_probs(logits, DecodeSettings(sentence_a=a, sentence_b=b))
     threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
-    grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m, sentence_a=a, sentence_b=b)
-            for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
-    best = max(grid, key=lambda s: si_f1(outputs, indices, s))
-    blends = [replace(best, threshold=t, sentence_weight=w)
-              for t, w in itertools.product(THRESHOLDS, SENTENCE_WEIGHTS)]
-    best = max(blends, key=lambda s: si_f1(outputs, indices, s))
+    has_techniques = bool(outputs.technique_token_p) and outputs.technique_token_p[0] is not None
+    weights = SI_TECHNIQUE_WEIGHTS if has_techniques else (0.0,)
+    tuned = []
+    for v in weights:  # for each lean on the technique head: the span settings, then the sentence blend
+        grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m, sentence_a=a, sentence_b=b, si_technique_weight=v)
+                for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
+        best = max(grid, key=lambda s: si_f1(outputs, indices, s))
+        blends = [replace(best, threshold=t, sentence_weight=w)
+                  for t, w in itertools.product(THRESHOLDS, SENTENCE_WEIGHTS)]
+        tuned.append(max(blends, key=lambda s: si_f1(outputs, indices, s)))
+    best = max(tuned, key=lambda s: si_f1(outputs, indices, s))
     best = max((replace(best, repetition_count=c) for c in REPETITION_COUNTS),
                key=lambda s: tc_score(*tc_predictions(outputs, indices, s)).f1)
     cache: dict = {}
