@@ -294,9 +294,9 @@ def test_span_inputs_in_one_batch_match_each_span_alone():
         # The context is the sentence (or headline) that holds most of the span, the first if two tie.
         overlaps = [min(e, end) - max(s, start) for s, e in prep.doc.sentences + [prep.doc.title]]
         sentence = (prep.doc.sentences + [prep.doc.title])[overlaps.index(max(overlaps))]
-        assert prep.sentence_of(start, end) == sentence
+        assert prep.sentences_of(np.array([start]), np.array([end])) == [sentence]
         assert prep.enc.tokens_in(*sentence)[0] == contexts[k][0]
-    assert prep.sentence_of(0, 10) == prep.doc.title  # the headline holds the first ten characters
+    assert prep.sentences_of(np.array([0]), np.array([10])) == [prep.doc.title]  # the headline holds them
 
 
 def test_technique_spans_do_not_trail_a_function_word_and_no_span_crosses_a_blank_line():

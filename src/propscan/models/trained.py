@@ -61,10 +61,6 @@ class Prepared:
         blank = [False] + ["\n\n" in text[ends[i - 1]:starts[i]] for i in range(1, len(starts))]
         return np.concatenate([[0], np.cumsum(blank)])
 
-    def sentence_of(self, start: int, end: int) -> tuple[int, int]:
-        """The character range of the sentence (or title) holding most of [start, end)."""
-        return self.sentences_of(np.array([start]), np.array([end]))[0]
-
     def sentences_of(self, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
         """For each span, the sentence (or title) holding most of it; the span itself if none does."""
         bounds = np.asarray(self.doc.sentences + ([self.doc.title] if self.doc.title else []),

@@ -162,7 +162,7 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
                key=lambda s: tc_score(*tc_predictions(outputs, indices, s)).f1)
     cache: dict = {}
     candidates = [replace(best, second_technique=x) for x in SECOND]
-    if outputs.technique_token_p and outputs.technique_token_p[0] is not None:
+    if has_techniques:
         candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m,
                                flc_extent=x, flc_span_weight=w)
                        for t, g, m, x, w in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS,
