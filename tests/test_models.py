@@ -344,3 +344,44 @@ def test_si_regions_lean_on_the_technique_head_as_far_as_its_weight_says():
     assert found(0.0) == []
     assert found(0.5) == ["corrupt gang"]  # 0.5 * 0.3 + 0.5 * 0.9 = 0.6 there, 0.15 elsewhere
     assert decode_regions(prep, p, DecodeSettings(threshold=0.5, si_technique_weight=0.5)) == []  # no head, no lean
+
+
+def test_removed_furniture_is_not_read_by_the_model(tiny_model):
+    """The sample's view counter, ad marker and newsletter box change nothing the model finds: the
+    same article with those lines deleted gets the same sentence scores, regions and spans."""
+    from propscan.pipeline import prepare as pipeline_prepare
+    from propscan.readers import article_from_text
+
+    detector = TrainedDetector.load(tiny_model[0])
+    text = SAMPLE.read_text(encoding="utf-8")
+    cleaned, scraped = pipeline_prepare(article_from_text(text))
+    assert len(cleaned.removed) >= 3
+    kept, position = [], 0
+    for removed in sorted(cleaned.removed, key=lambda r: r.start):  # delete each furniture line whole
+        kept.append(text[position:removed.start])
+        position = removed.end + (text[removed.end:removed.end + 1] == "\n")
+    plain_text = "".join(kept) + text[position:]
+    plain_cleaned, plain = pipeline_prepare(article_from_text(plain_text))
+    assert not plain_cleaned.removed and len(plain.sentences) == len(scraped.sentences)
+    found, plain_found = detector.detect([scraped, plain])
+    assert found.sentence_scores == plain_found.sentence_scores
+    assert [(text[r.start:r.end], r.confidence) for r in found.regions] == \
+        [(plain_text[r.start:r.end], r.confidence) for r in plain_found.regions]
+    assert [(text[s.start:s.end], s.technique, s.confidence) for s in found.spans] == \
+        [(plain_text[s.start:s.end], s.technique, s.confidence) for s in plain_found.spans]
+    assert found.regions  # the comparison is not between two empty results
+
+
+def test_spans_to_classify_are_read_even_in_removed_furniture(tiny_model, tmp_path):
+    """A TC template may point into lines the cleaner removed, or at an empty range of an article
+    with no content at all: each line still gets a technique."""
+    from propscan.deliver.semeval import predict_labels
+    from propscan.readers.ptc import Label, read_articles
+
+    (tmp_path / "article1.txt").write_text("They are traitors.\n\n- Advertisement -\n", encoding="utf-8")
+    (tmp_path / "article2.txt").write_text("\n0 2,738\n", encoding="utf-8")
+    articles = list(read_articles(tmp_path))
+    template = [Label("1", 20, 37, None), Label("1", 9, 17, None), Label("2", 1, 1, None)]
+    labels = list(predict_labels(articles, "tc", template=template, detector=TrainedDetector.load(tiny_model[0])))
+    assert [(lb.article_id, lb.start, lb.end) for lb in labels] == [("1", 20, 37), ("1", 9, 17), ("2", 1, 1)]
+    assert all(lb.technique in TECHNIQUE_IDS for lb in labels)

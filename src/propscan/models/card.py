@@ -32,7 +32,8 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         f"{config['layers']} layers; its embeddings and tokenizer are used unchanged from the package.",
         "",
         "## Method",
-        "- One encoder pass per article (windows of at most 256 tokens cut at sentence boundaries) feeds "
+        "- One encoder pass per article (windows of at most 256 tokens cut at sentence boundaries; only the "
+        "article's sentences and headline are read, never the page furniture the cleaner set aside) feeds "
         "three heads trained together: token tags O/B/I for span identification, a sentence head, and a "
         "span head that classifies a span into the 14 techniques from its boundary tokens, its mean, its "
         "sentence's mean, and features (length, how often its words recur in the article, headline, "

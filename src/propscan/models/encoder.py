@@ -2,12 +2,15 @@
 
 The pretrained weights install with that package and load with no network. An article is
 tokenized once with character offsets and cut into windows of at most ``WINDOW`` tokens at sentence
-boundaries, so every token's output can be mapped back to characters of the article text.
+boundaries, so every token's output can be mapped back to characters of the article text. Only the
+article's content (its sentences and title) is encoded: removed page furniture is not shown to the
+model, which never saw any in training, so a view counter or an ad marker cannot shift its reading.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +48,14 @@ def load_base_encoder(layers: int):
 
 @dataclass
 class Encoded:
-    """An article's tokens (special tokens excluded) and the windows that cover them."""
+    """An article's content tokens (special tokens and removed text excluded) and the windows that
+    cover them."""
 
     ids: np.ndarray  # (n_tokens,) token ids
     starts: np.ndarray  # (n_tokens,) character offsets of each token
     ends: np.ndarray
     windows: list[tuple[int, int]]  # token ranges [a, b) fed to the encoder one window each
+    after_gap: np.ndarray  # (n_tokens,) True where left-out text lies between a token and the one before
 
     def tokens_in(self, start: int, end: int) -> tuple[int, int]:
         """The token range [a, b) of tokens overlapping characters [start, end)."""
@@ -59,11 +64,23 @@ class Encoded:
         return a, max(a, b)
 
 
-def encode_article(tokenizer, text: str, sentences: list[tuple[int, int]]) -> Encoded:
+def encode_article(tokenizer, text: str, sentences: list[tuple[int, int]],
+                   also: Sequence[tuple[int, int]] = ()) -> Encoded:
+    """The tokens of ``sentences`` (character ranges: the sentences and the title) and of ``also``
+    (spans asked about, wherever they lie) in windows that end where sentences end."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids = np.asarray(enc["input_ids"], dtype=np.int64)
     offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
     starts, ends = offsets[:, 0].copy(), offsets[:, 1].copy()
+    # Keep the tokens that start inside a sentence (or a span asked about); the rest (removed
+    # furniture) is never encoded.
+    bounds = np.asarray(sorted([*sentences, *also]), dtype=np.int64).reshape(-1, 2)
+    k = np.searchsorted(bounds[:, 0], starts, side="right") - 1
+    inside = (k >= 0) & (starts < np.maximum.accumulate(bounds[:, 1])[np.maximum(k, 0)]) if len(bounds) else \
+        np.zeros(len(ids), dtype=bool)
+    kept = np.flatnonzero(inside)
+    ids, starts, ends = ids[kept], starts[kept], ends[kept]
+    after_gap = np.concatenate([[False], np.diff(kept) > 1]) if len(kept) else np.zeros(0, dtype=bool)
     limit = WINDOW - 2
     # Sentence boundaries as token indices, so windows end where sentences end.
     cut_points = sorted({int(np.searchsorted(starts, s, side="left")) for s, _ in sentences} | {len(ids)})
@@ -74,4 +91,4 @@ def encode_article(tokenizer, text: str, sentences: list[tuple[int, int]]) -> En
         b = candidates[-1] if candidates else min(a + limit, len(ids))
         windows.append((a, b))
         a = b
-    return Encoded(ids, starts, ends, windows)
+    return Encoded(ids, starts, ends, windows, after_gap)

@@ -56,10 +56,11 @@ class Prepared:
 
     @cached_property
     def blank_before(self) -> np.ndarray:
-        """blank_before[i]: how many of the tokens before token i follow a blank line."""
+        """blank_before[i]: how many of the tokens before token i follow a blank line or left-out
+        text (removed furniture, which the encoder never read)."""
         text, starts, ends = self.doc.text, self.enc.starts, self.enc.ends
         blank = [False] + ["\n\n" in text[ends[i - 1]:starts[i]] for i in range(1, len(starts))]
-        return np.concatenate([[0], np.cumsum(blank)])
+        return np.concatenate([[0], np.cumsum(np.asarray(blank, dtype=bool) | self.enc.after_gap)])
 
     def sentences_of(self, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
         """For each span, the sentence (or title) holding most of it; the span itself if none does."""
@@ -93,11 +94,13 @@ class Prepared:
                 np.asarray(features, dtype=np.float32).reshape(len(spans), -1))
 
 
-def prepare(tokenizer, doc: DetectInput) -> Prepared:
+def prepare(tokenizer, doc: DetectInput, also: Sequence[tuple[int, int]] = ()) -> Prepared:
+    """A document as the network reads it: its sentences and title, and the spans in ``also`` (spans
+    to classify, which the model reads even where they lie in removed text)."""
     sentences = list(doc.sentences)
     if doc.title and doc.title not in sentences:
         sentences = [doc.title] + sentences
-    enc = encode_article(tokenizer, doc.text, sentences)
+    enc = encode_article(tokenizer, doc.text, sentences, also)
     sentence_tokens = [enc.tokens_in(s, e) for s, e in doc.sentences]
     return Prepared(doc, enc, sentence_tokens, _normalize(doc.text))
 
@@ -347,8 +350,9 @@ class TrainedDetector:
             net = quantize_int8(net)
         return cls(net, load_tokenizer(), DecodeSettings(**config["decode"]), config.get("name"))
 
-    def _encode(self, docs: Sequence[DetectInput]) -> tuple[list[Prepared], list[torch.Tensor]]:
-        preps = [prepare(self.tokenizer, d) for d in docs]
+    def _encode(self, docs: Sequence[DetectInput],
+                also: Sequence[tuple[int, int]] = ()) -> tuple[list[Prepared], list[torch.Tensor]]:
+        preps = [prepare(self.tokenizer, d, also) for d in docs]
         with self._lock, torch.inference_mode():
             states = self.net.encode_windows([p.enc for p in preps])
         return preps, states
@@ -366,6 +370,8 @@ class TrainedDetector:
     def _technique_probs(self, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         if not spans:
             return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
+        if not len(prep.enc.ids):  # nothing to read (only empty spans in an article with no content)
+            return np.full((len(spans), len(TECHNIQUE_IDS)), 1 / len(TECHNIQUE_IDS), dtype=np.float32)
         with self._lock, torch.inference_mode():
             logits = self.net.span_logits(states, *prep.span_inputs(spans))
             return torch.softmax(logits, -1).numpy()
@@ -388,7 +394,7 @@ class TrainedDetector:
         return results
 
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
-        (prep,), (states,) = self._encode([doc])
+        (prep,), (states,) = self._encode([doc], spans)
         ranked = []
         for (start, end), p in zip(spans, self._technique_probs(prep, states, spans), strict=True):
             order = rank_techniques(p, repeat_count(doc.text[start:end], prep.normalized), self.settings)
