@@ -74,10 +74,9 @@ def encode_article(tokenizer, text: str, sentences: list[tuple[int, int]],
     starts, ends = offsets[:, 0].copy(), offsets[:, 1].copy()
     # Keep the tokens that start inside a sentence (or a span asked about); the rest (removed
     # furniture) is never encoded.
-    bounds = np.asarray(sorted([*sentences, *also]), dtype=np.int64).reshape(-1, 2)
-    k = np.searchsorted(bounds[:, 0], starts, side="right") - 1
-    inside = (k >= 0) & (starts < np.maximum.accumulate(bounds[:, 1])[np.maximum(k, 0)]) if len(bounds) else \
-        np.zeros(len(ids), dtype=bool)
+    inside = np.zeros(len(ids), dtype=bool)
+    for start, end in [*sentences, *also]:
+        inside[np.searchsorted(starts, start, side="left"):np.searchsorted(starts, end, side="left")] = True
     kept = np.flatnonzero(inside)
     ids, starts, ends = ids[kept], starts[kept], ends[kept]
     after_gap = np.concatenate([[False], np.diff(kept) > 1]) if len(kept) else np.zeros(0, dtype=bool)

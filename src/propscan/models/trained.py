@@ -42,22 +42,9 @@ class Prepared:
     normalized: str
 
     @cached_property
-    def allowed(self) -> np.ndarray:
-        """Tokens of sentences and the title: only they may be part of a span."""
-        allowed = np.zeros(len(self.enc.ids), dtype=bool)
-        for a, b in self.sentence_tokens + ([self.enc.tokens_in(*self.doc.title)] if self.doc.title else []):
-            allowed[a:b] = True
-        return allowed
-
-    @cached_property
-    def barred_before(self) -> np.ndarray:
-        """barred_before[i]: how many of the tokens before token i are not allowed."""
-        return np.concatenate([[0], np.cumsum(~self.allowed)])
-
-    @cached_property
     def blank_before(self) -> np.ndarray:
         """blank_before[i]: how many of the tokens before token i follow a blank line or left-out
-        text (removed furniture, which the encoder never read)."""
+        text (removed furniture, which the encoder never read); a run never crosses either."""
         text, starts, ends = self.doc.text, self.enc.starts, self.enc.ends
         blank = [False] + ["\n\n" in text[ends[i - 1]:starts[i]] for i in range(1, len(starts))]
         return np.concatenate([[0], np.cumsum(np.asarray(blank, dtype=bool) | self.enc.after_gap)])
@@ -170,21 +157,20 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
                 min_chars: int, extent: float | None = None, trim: bool = False) -> list[Region]:
     """Runs of tokens likely inside a span, bridged over short gaps, widened to whole words.
 
-    Only tokens of sentences (and the title) count, so nothing is found in removed furniture. With
-    an ``extent`` below the threshold, runs are made of tokens scoring at least ``extent`` and kept
+    The encoder keeps only tokens of sentences (and the title), so nothing is found in removed
+    furniture. With an ``extent`` below the threshold, runs are made of tokens scoring at least ``extent`` and kept
     when their mean score reaches the threshold: a span's edges may be less sure than its core.
     A run never crosses a blank line (none of the corpus's 5,075 technique spans does). With
     ``trim``, a run does not end on a function word (``TRAILING``).
     """
     text, enc = prep.doc.text, prep.enc
-    hot = np.flatnonzero((p_inside >= (threshold if extent is None else extent)) & prep.allowed)
+    hot = np.flatnonzero(p_inside >= (threshold if extent is None else extent))
     if not len(hot):
         return []
-    # Consecutive hot tokens join one run when the gap between them is short, all its tokens are
-    # allowed, and no blank line lies between them (prefix counts make each check one lookup).
+    # Consecutive hot tokens join one run when the gap between them is short and no blank line or
+    # left-out text lies between them (a prefix count makes that check one lookup).
     previous, following = hot[:-1], hot[1:]
     joins = ((following - previous - 1 <= max_gap)
-             & (prep.barred_before[following] == prep.barred_before[previous + 1])
              & (prep.blank_before[following + 1] == prep.blank_before[previous + 1]))
     firsts = np.concatenate([[0], np.flatnonzero(~joins) + 1])
     lasts = np.concatenate([firsts[1:] - 1, [len(hot) - 1]])
@@ -381,11 +367,12 @@ class TrainedDetector:
         results = []
         for prep, states, probs, technique_token_probs, sent_logits in zip(*self._run(docs), strict=True):
             regions = decode_regions(prep, probs[:, 1] + probs[:, 2], s, sent_logits, technique_token_probs)
-            if s.flc_source == "tokens" and technique_token_probs is not None and s.flc_span_weight > 0:
-                runs = technique_runs(prep, technique_token_probs, s, vote_floor(s))
-                spans = vote(runs, self._technique_probs(prep, states, [(r.start, r.end) for _, r in runs]), s)
-            elif s.flc_source == "tokens" and technique_token_probs is not None:
-                spans = decode_technique_tokens(prep, technique_token_probs, s)
+            if s.flc_source == "tokens" and technique_token_probs is not None:
+                if s.flc_span_weight > 0:
+                    runs = technique_runs(prep, technique_token_probs, s, vote_floor(s))
+                    spans = vote(runs, self._technique_probs(prep, states, [(r.start, r.end) for _, r in runs]), s)
+                else:
+                    spans = decode_technique_tokens(prep, technique_token_probs, s)
             else:
                 technique_probs = self._technique_probs(prep, states, [(r.start, r.end) for r in regions])
                 spans = spans_from_regions(prep, regions, technique_probs, s)
