@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from propscan import analyze
@@ -385,3 +386,80 @@ def test_spans_to_classify_are_read_even_in_removed_furniture(tiny_model, tmp_pa
     labels = list(predict_labels(articles, "tc", template=template, detector=TrainedDetector.load(tiny_model[0])))
     assert [(lb.article_id, lb.start, lb.end) for lb in labels] == [("1", 20, 37), ("1", 9, 17), ("2", 1, 1)]
     assert all(lb.technique in TECHNIQUE_IDS for lb in labels)
+
+
+def test_verifier_targets_score_how_well_a_candidate_matches_a_gold_span_of_each_technique():
+    import numpy as np
+
+    from propscan.models.train import LabeledArticle, as_input, verifier_targets
+
+    text = "They are a corrupt gang of thieves, and everyone knows it."
+    gang = (text.index("corrupt"), text.index(" of"))
+    article = LabeledArticle("1", as_input(text), [gang], [(*gang, "Name_Calling,Labeling")])
+    name_calling = TECHNIQUE_IDS.index("Name_Calling,Labeling")
+    corrupt = (gang[0], gang[0] + len("corrupt"))
+    targets = verifier_targets(article, [gang, corrupt, (text.index("everyone"), len(text))])
+    assert targets.shape == (3, len(TECHNIQUE_IDS))
+    assert targets[0, name_calling] == pytest.approx(1.0)  # the gold span itself
+    # All of "corrupt" lies in the gold span, which it covers 7 characters of 12.
+    assert targets[1, name_calling] == pytest.approx(0.5 * (1.0 + 7 / 12))
+    assert np.count_nonzero(targets) == 2  # no other technique, and nothing for the span outside
+
+
+def test_verifier_candidates_hold_the_gold_spans_and_stretches_that_are_not_spans():
+    import random
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import attach_labels, load_corpus, verifier_candidates, verifier_targets
+
+    article = load_corpus(PTC)[0]
+    attach_labels(load_tokenizer(), article)
+    quiet = np.zeros((len(article.prep.enc.ids), len(TECHNIQUE_IDS)), dtype=np.float32)
+    spans = verifier_candidates(article, quiet, random.Random(1))
+    assert spans == sorted(set(spans))
+    assert {(s, e) for s, e, _ in article.tc} <= set(spans)
+    assert all(0 <= s < e <= len(article.doc.text) for s, e in spans)
+    assert (verifier_targets(article, spans).max(1) == 0).sum() > len(article.doc.sentences)  # plenty of negatives
+    assert spans == verifier_candidates(article, quiet, random.Random(1))  # seeded
+
+
+def test_the_verifier_votes_on_technique_spans_when_the_settings_say_so(tiny_model):
+    from dataclasses import replace
+
+    from propscan.models.train import as_input
+
+    model_dir, _ = tiny_model
+    assert json.loads((model_dir / CONFIG_FILE).read_text())["verifier"] == 5  # members
+    detector = TrainedDetector.load(model_dir)
+    assert len(detector.net.verifiers) == 5
+    doc = as_input(SAMPLE.read_text(encoding="utf-8"))
+    (prep,), (states,) = detector._encode([doc])
+    spans = [(16, 26), (0, 63), (100, 140)]
+    detector.settings = replace(detector.settings, flc_vote="verifier")
+    verdicts = detector._vote_probs(prep, states, spans)
+    detector.settings = replace(detector.settings, flc_vote="span")
+    techniques = detector._vote_probs(prep, states, spans)
+    assert verdicts.shape == techniques.shape == (3, len(TECHNIQUE_IDS))
+    assert np.allclose(techniques.sum(1), 1.0, atol=1e-4)  # which technique, given a span
+    assert ((verdicts > 0) & (verdicts < 1)).all() and not np.allclose(verdicts, techniques)
+
+
+def test_fitting_the_verifier_leaves_the_rest_of_the_network_as_it_ships(tmp_path):
+    import torch
+
+    from propscan.models.encoder import load_tokenizer
+    from propscan.models.train import attach_labels, fit_verifier, load_corpus, new_network, trainable_state
+
+    settings = TrainSettings(layers=1, verifier=2, verifier_epochs=1)
+    corpus = load_corpus(small_ptc(tmp_path, n=2))
+    for article in corpus:
+        attach_labels(load_tokenizer(), article)
+    net = new_network(settings)
+    assert net.verifiers is None
+    before = {k: v.float() for k, v in trainable_state(net).items()}  # as the float16 file holds them
+    fit_verifier(net, corpus, settings)
+    after = trainable_state(net)
+    assert {k.split(".")[1] for k in after if k.startswith("verifiers.")} == {"0", "1"}
+    assert not torch.equal(after["verifiers.0.1.weight"], after["verifiers.1.1.weight"])  # seeds of their own
+    for key, value in before.items():
+        assert torch.equal(after[key].float(), value), key

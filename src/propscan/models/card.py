@@ -43,6 +43,17 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            "from it or from the span head on the SI regions (chosen: "
            f"`{config['decode'].get('flc_source', 'regions')}`)."]
           if config.get("token_techniques") else []),
+        *([f"- A verifier, trained last with the rest of the network frozen, reads the span head's inputs "
+           "and says technique by technique whether a candidate is a span of that technique at all (the span "
+           "head, trained on gold spans only, can only say which technique a span would be): "
+           f"{config['verifier']} small heads, each from a seed of its own, their probabilities averaged. It "
+           "learns from "
+           "the gold technique spans of the training articles and, as candidates that are partly or not at all "
+           "spans, the token head's runs, four random stretches of 1-12 words per sentence and the gold spans "
+           f"with edges moved by up to two words, each scored by its overlap with the best gold span of each "
+           f"technique; {s.get('verifier_epochs', 6)} epochs. The development split decides whether it or "
+           f"the span head votes on technique spans (chosen: `{d.get('flc_vote', 'span')}`)."]
+          if config.get("verifier") else []),
         *([f"- Self-training: a first model, trained on the gold articles only (the teacher), labeled "
            f"{figures['silver_articles']} unlabeled news articles (`unlabeled-news`, the English ones with "
            "sentences) with its output probabilities. The shipped model (the student) was trained afresh on "
@@ -53,7 +64,10 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         f"{s['head_lr']}), {s['articles_per_step']} articles a step, linear warm-up and decay, seed {s['seed']}; "
         f"{figures['training_seconds']:.0f} s in all"
         + (f" (the teacher {figures['teacher_seconds']:.0f} s, labeling and the student "
-           f"{figures['student_seconds']:.0f} s)." if figures.get("teacher_seconds") else "."),
+           f"{figures['student_seconds']:.0f} s" if figures.get("teacher_seconds") else "")
+        + (("; " if figures.get("teacher_seconds") else " (") + f"the verifier {figures['verifier_seconds']:.0f} s"
+           if figures.get("verifier_seconds") else "")
+        + (")." if figures.get("teacher_seconds") or figures.get("verifier_seconds") else "."),
         f"- Decoding tuned on the development split: span threshold {d['threshold']}, gaps of up to "
         f"{d['max_gap']} token(s) bridged, spans under {d['min_chars']} characters dropped, a second technique "
         f"when its probability reaches {d['second_technique']}"
@@ -66,8 +80,10 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         + (f"; technique spans from the token head at threshold {d['flc_threshold']}, gaps of "
            f"{d['flc_max_gap']}, at least {d['flc_min_chars']} characters" if d.get("flc_source") == "tokens" else "")
         + (f" (tokens scoring at least {d['flc_extent']} extend a technique span, which is kept when its "
-           + (f"mean score ** {1 - d['flc_span_weight']:.2g} times the span head's probability of the technique "
-              f"** {d['flc_span_weight']:.2g}" if d.get("flc_span_weight") else "mean score")
+           + (f"mean score ** {1 - d['flc_span_weight']:.2g} times the "
+              + ("verifier's" if d.get("flc_vote") == "verifier" else "span head's")
+              + f" probability of the technique ** {d['flc_span_weight']:.2g}"
+              if d.get("flc_span_weight") else "mean score")
            + f" reaches {d['flc_threshold']})" if d.get("flc_source") == "tokens" and d.get("flc_extent") else "")
         + f"; sentence scores calibrated by Platt scaling "
         f"(a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); a sentence counts as using a technique at "

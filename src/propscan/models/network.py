@@ -7,7 +7,12 @@
 - a span head classifies a span into the 14 techniques (task TC) from the span's boundary tokens,
   its mean, the mean of its sentence, and features the literature found strong: span length, how
   often the span's words recur in the article (Repetition), whether it sits in the headline, how much
-  of its sentence it covers, and its punctuation.
+  of its sentence it covers, and its punctuation;
+- a verifier (a few small heads, their probabilities averaged) reads the same span inputs and says,
+  technique by technique, whether a candidate span is a span of that technique at all. The span
+  head never sees anything but gold spans, so it can only say which technique a span would be; the
+  verifier is trained on candidates that are not spans too (see ``train.fit_verifier``), and its
+  probability is the vote on technique spans.
 """
 
 from __future__ import annotations
@@ -76,8 +81,17 @@ def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
     ]
 
 
+def verifier_head(hidden: int, dropout: float = 0.1) -> nn.Module:
+    """One member of the verifier: a span's ``span_rows`` to 14 logits, one per technique."""
+    return nn.Sequential(
+        nn.Dropout(dropout), nn.Linear(4 * hidden + N_SPAN_FEATURES, 256), nn.GELU(), nn.Dropout(dropout),
+        nn.Linear(256, len(TECHNIQUE_IDS)),
+    )
+
+
 class PropagandaNet(nn.Module):
-    def __init__(self, encoder: nn.Module, dropout: float = 0.1, token_techniques: bool = True) -> None:
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1, token_techniques: bool = True,
+                 verifier: int = 0) -> None:
         super().__init__()
         self.encoder = encoder
         hidden = encoder.config.hidden_size
@@ -89,6 +103,8 @@ class PropagandaNet(nn.Module):
             nn.Linear(4 * hidden + N_SPAN_FEATURES, 256), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(256, len(TECHNIQUE_IDS)),
         )
+        # The verifier's members (``verifier`` of them), or None for a network without one.
+        self.verifiers = nn.ModuleList([verifier_head(hidden, dropout) for _ in range(verifier)]) if verifier else None
         self.cls_id = 101
         self.sep_id = 102
 
@@ -178,10 +194,12 @@ class PropagandaNet(nn.Module):
             return states.new_zeros((0,))
         return self.sentence_head(self.dropout(torch.stack(pooled))).squeeze(-1)
 
-    def span_logits(self, states: torch.Tensor, spans: Sequence[tuple[int, int]],
-                    contexts: Sequence[tuple[int, int]], features: np.ndarray) -> torch.Tensor:
+    def span_rows(self, states: torch.Tensor, spans: Sequence[tuple[int, int]],
+                  contexts: Sequence[tuple[int, int]], features: np.ndarray) -> torch.Tensor:
+        """(n_spans, 4 * hidden + N_SPAN_FEATURES): what the span head and the verifier read of each
+        span: its first and last token, its mean, its sentence's mean, and its features."""
         if not spans:
-            return states.new_zeros((0, len(TECHNIQUE_IDS)))
+            return states.new_zeros((0, 4 * states.shape[1] + N_SPAN_FEATURES))
         zero = states.new_zeros((1, states.shape[1]))
         cumulative = torch.cat([zero, states.cumsum(0)])
         a, b = torch.tensor(spans, dtype=torch.long, device=states.device).reshape(-1, 2).unbind(1)
@@ -195,4 +213,16 @@ class PropagandaNet(nn.Module):
         ], dim=1)
         pooled = self.dropout(rows)
         extra = torch.as_tensor(features, dtype=pooled.dtype, device=pooled.device)
-        return self.span_head(torch.cat([pooled, extra], dim=1))
+        return torch.cat([pooled, extra], dim=1)
+
+    def span_logits(self, states: torch.Tensor, spans: Sequence[tuple[int, int]],
+                    contexts: Sequence[tuple[int, int]], features: np.ndarray) -> torch.Tensor:
+        """(n_spans, 14) logits of the span's technique, given that it is a span."""
+        if not spans:
+            return states.new_zeros((0, len(TECHNIQUE_IDS)))
+        return self.span_head(self.span_rows(states, spans, contexts, features))
+
+    def verify_probs(self, rows: torch.Tensor) -> torch.Tensor:
+        """(n_spans, 14) probabilities, independently: is the span (its ``span_rows``) a span of each
+        technique? The mean of the verifier's members."""
+        return torch.stack([torch.sigmoid(head(rows)) for head in self.verifiers]).mean(0)

@@ -120,9 +120,12 @@ class DecodeSettings:
     # Hysteresis for technique spans: tokens scoring at least flc_extent set a span's extent, and the
     # span is kept when its mean score reaches flc_threshold (None: flc_threshold alone decides).
     flc_extent: float | None = None
-    # The span head's say in a technique span's score: mean token score ** (1 - w) * the span head's
-    # probability of that technique ** w (0: the token scores alone). Needs hysteresis (flc_extent).
+    # The vote's say in a technique span's score: mean token score ** (1 - w) * the vote's probability
+    # of that technique ** w (0: the token scores alone). Needs hysteresis (flc_extent).
     flc_span_weight: float = 0.0
+    # Who votes: "span", the span head (which technique the run would be, were it a span), or
+    # "verifier", the verifier (whether the run is a span of that technique at all).
+    flc_vote: str = "span"
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -233,7 +236,7 @@ def technique_runs(prep: Prepared, technique_probs: np.ndarray, settings: Decode
 
 
 def vote_floor(settings: DecodeSettings) -> float:
-    """The least mean token score that can still reach flc_threshold once the span head votes
+    """The least mean token score that can still reach flc_threshold once the vote is cast
     (its probability is at most 1)."""
     w = settings.flc_span_weight
     return settings.flc_threshold ** (1 / (1 - w)) if w > 0 else settings.flc_threshold
@@ -241,8 +244,8 @@ def vote_floor(settings: DecodeSettings) -> float:
 
 def vote(runs: Sequence[tuple[int, Region]], span_probs: np.ndarray,
          settings: DecodeSettings) -> list[TechniqueSpan]:
-    """Technique spans whose mean token score, weighed with the span head's probability of their
-    technique, reaches flc_threshold."""
+    """Technique spans whose mean token score, weighed with the vote's probability of their technique
+    (the span head's or the verifier's), reaches flc_threshold."""
     w = settings.flc_span_weight
     spans = []
     for (k, r), p in zip(runs, span_probs, strict=True):
@@ -326,7 +329,8 @@ class TrainedDetector:
 
         config = json.loads((directory / CONFIG_FILE).read_text())
         net = PropagandaNet(load_base_encoder(config["layers"]),
-                            token_techniques=config.get("token_techniques", False))
+                            token_techniques=config.get("token_techniques", False),
+                            verifier=int(config.get("verifier", 0)))
         state = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         missing, unexpected = net.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith("encoder.embeddings") for k in missing):
@@ -362,6 +366,15 @@ class TrainedDetector:
             logits = self.net.span_logits(states, *prep.span_inputs(spans))
             return torch.softmax(logits, -1).numpy()
 
+    def _vote_probs(self, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The vote on technique runs: the verifier's probabilities, or the span head's (settings.flc_vote)."""
+        if self.settings.flc_vote != "verifier" or self.net.verifiers is None:
+            return self._technique_probs(prep, states, spans)
+        if not spans:
+            return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
+        with self._lock, torch.inference_mode():
+            return self.net.verify_probs(self.net.span_rows(states, *prep.span_inputs(spans))).numpy()
+
     def detect(self, docs: Sequence[DetectInput]) -> list[Detection]:
         s = self.settings
         results = []
@@ -370,7 +383,7 @@ class TrainedDetector:
             if s.flc_source == "tokens" and technique_token_probs is not None:
                 if s.flc_span_weight > 0:
                     runs = technique_runs(prep, technique_token_probs, s, vote_floor(s))
-                    spans = vote(runs, self._technique_probs(prep, states, [(r.start, r.end) for _, r in runs]), s)
+                    spans = vote(runs, self._vote_probs(prep, states, [(r.start, r.end) for _, r in runs]), s)
                 else:
                     spans = decode_technique_tokens(prep, technique_token_probs, s)
             else:

@@ -36,10 +36,11 @@ THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 GAPS = (0, 1, 2, 4)
 MIN_CHARS = (2, 5, 10)
 SECOND = (0.2, 0.3, 0.4, 0.5, 1.01)
-FLC_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+FLC_THRESHOLDS = (0.2, 0.25, 0.3, 0.325, 0.35, 0.375, 0.4, 0.45, 0.5, 0.6, 0.7)
 FLC_GAPS = (0, 1, 2)
 FLC_EXTENTS = (None, 0.15, 0.2, 0.25, 0.3)  # None: no hysteresis
 FLC_SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3)  # the span head's vote, with hysteresis only
+FLC_VERIFIER_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # the verifier's vote, with hysteresis only
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
@@ -79,6 +80,16 @@ class DevOutputs:
             logits = self.net.span_logits(self.states[i], *self.dev[i].prep.span_inputs(spans))
             return torch.softmax(logits, -1).numpy()
 
+    def vote_probs(self, i: int, spans, voter: str):
+        """The vote on technique runs, as TrainedDetector._vote_probs casts it."""
+        if voter != "verifier" or self.net.verifiers is None:
+            return self.technique_probs(i, spans)
+        if not spans:
+            return np.zeros((0, len(TECHNIQUE_IDS)))
+        with torch.inference_mode():
+            rows = self.net.span_rows(self.states[i], *self.dev[i].prep.span_inputs(spans))
+            return self.net.verify_probs(rows).numpy()
+
 
 def tc_predictions(outputs: DevOutputs, indices, settings: DecodeSettings) -> tuple[list, list]:
     """Gold TC labels and predictions; the k-th copy of a repeated span gets the k-th best technique."""
@@ -115,9 +126,10 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
                     cache[key] = technique_runs(outputs.dev[i].prep, outputs.technique_token_p[i], settings, 0.0)
                 runs = cache[key]
                 if settings.flc_span_weight > 0:
-                    if ("probs",) + key not in cache:
-                        cache[("probs",) + key] = outputs.technique_probs(i, [(r.start, r.end) for _, r in runs])
-                    spans = vote(runs, cache[("probs",) + key], settings)
+                    probs_key = ("probs", settings.flc_vote) + key
+                    if probs_key not in cache:
+                        cache[probs_key] = outputs.vote_probs(i, [(r.start, r.end) for _, r in runs], settings.flc_vote)
+                    spans = vote(runs, cache[probs_key], settings)
                 else:
                     spans = [TechniqueSpan(run.start, run.end, TECHNIQUE_IDS[k], run.confidence)
                              for k, run in runs if run.confidence >= settings.flc_threshold]
@@ -163,10 +175,13 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     cache: dict = {}
     candidates = [replace(best, second_technique=x) for x in SECOND]
     if has_techniques:
+        votes = [("span", w) for w in FLC_SPAN_WEIGHTS]
+        if outputs.net.verifiers is not None:
+            votes += [("verifier", w) for w in FLC_VERIFIER_WEIGHTS]
         candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m,
-                               flc_extent=x, flc_span_weight=w)
-                       for t, g, m, x, w in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS,
-                                                              FLC_SPAN_WEIGHTS)
+                               flc_extent=x, flc_span_weight=w, flc_vote=v)
+                       for t, g, m, x, (v, w) in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS,
+                                                                   votes)
                        if (x is None and w == 0) or (x is not None and x < t)]
     best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
     return best, float(threshold)
