@@ -4,8 +4,10 @@ Prints SI, TC and FLC F1, sentence-level F1 and the article-score MAE on the dev
 recorded by `propscan train` (propscan/weights/propaganda-figures.json), then the speed of the full
 analysis on the 75 unlabeled PTC dev articles (model loading apart), peak memory, and the time of one
 forward pass of a RoBERTa-large-shaped encoder (random weights) over the same articles, as a ratio.
+Last, the technique spans it finds in the issue's sample article, for a reader to judge.
 
     python benchmarks/models.py [--data ../shared/data/ptc] [--roberta-articles 75] [--threads 2] [--model DIR]
+                                [--sample ../shared/samples/venezuela-lima-group.txt]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from propscan import analyze
 from propscan.clean import load_language_profiles
 from propscan.metrics import flc_score, si_score, tc_score
 from propscan.models.trained import WEIGHTS_DIR, TrainedDetector
@@ -94,6 +97,7 @@ def main() -> None:
     parser.add_argument("--roberta-articles", type=int, default=75)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=WEIGHTS_DIR, help="model folder (default: the shipped one)")
+    parser.add_argument("--sample", type=Path, default=Path("../shared/samples/venezuela-lima-group.txt"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -131,6 +135,12 @@ def main() -> None:
         print(f"\nRoBERTa-large-shaped encoder (random weights, fp32), one forward pass over {len(sample)} of "
               f"the same articles:\n  {len(sample) / seconds:.3f} articles/s, {roberta_ms:.0f} ms/article")
         print(f"  ratio: propscan takes {roberta_ms / ours_ms:.1f}x less time per article    target >= 30x")
+
+    if args.sample.is_file():
+        found = analyze(args.sample, detector=detector)
+        print(f"\nTechnique spans in {args.sample.name} (headline: {found.title!r}):")
+        for span in found.spans:
+            print(f"  {span.technique:<36} {span.text!r} ({span.confidence:.3f})")
 
 
 if __name__ == "__main__":
