@@ -242,13 +242,13 @@ def vote_floor(settings: DecodeSettings) -> float:
     return settings.flc_threshold ** (1 / (1 - w)) if w > 0 else settings.flc_threshold
 
 
-def vote(runs: Sequence[tuple[int, Region]], span_probs: np.ndarray,
+def vote(runs: Sequence[tuple[int, Region]], probs: np.ndarray,
          settings: DecodeSettings) -> list[TechniqueSpan]:
     """Technique spans whose mean token score, weighed with the vote's probability of their technique
     (the span head's or the verifier's), reaches flc_threshold."""
     w = settings.flc_span_weight
     spans = []
-    for (k, r), p in zip(runs, span_probs, strict=True):
+    for (k, r), p in zip(runs, probs, strict=True):
         score = r.confidence ** (1 - w) * float(p[k]) ** w
         if score >= settings.flc_threshold:
             spans.append(TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(score, 4)))
@@ -312,6 +312,20 @@ def quantize_int8(net: PropagandaNet) -> PropagandaNet:
         return torch.ao.quantization.quantize_dynamic(net, layers, dtype=torch.qint8)
 
 
+def span_probs(net: PropagandaNet, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]],
+               voter: str = "span") -> np.ndarray:
+    """(n_spans, 14) probabilities for character spans: the span head's (which technique, given that
+    it is a span; they sum to 1) or, with ``voter`` "verifier" and a network that has one, the
+    verifier's (whether it is a span of each technique, independently)."""
+    if not spans:
+        return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
+    with torch.inference_mode():
+        rows = net.span_rows(states, *prep.span_inputs(spans))
+        if voter == "verifier" and net.verifiers is not None:
+            return net.verify_probs(rows).numpy()
+        return torch.softmax(net.span_head(rows), -1).numpy()
+
+
 class TrainedDetector:
     name = "propscan-minilm"
 
@@ -358,22 +372,15 @@ class TrainedDetector:
         return preps, states, token_probs, technique_token_probs, sentence_logits
 
     def _technique_probs(self, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]]) -> np.ndarray:
-        if not spans:
-            return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
-        if not len(prep.enc.ids):  # nothing to read (only empty spans in an article with no content)
+        if spans and not len(prep.enc.ids):  # nothing to read (only empty spans in an article with no content)
             return np.full((len(spans), len(TECHNIQUE_IDS)), 1 / len(TECHNIQUE_IDS), dtype=np.float32)
-        with self._lock, torch.inference_mode():
-            logits = self.net.span_logits(states, *prep.span_inputs(spans))
-            return torch.softmax(logits, -1).numpy()
+        with self._lock:
+            return span_probs(self.net, prep, states, spans)
 
     def _vote_probs(self, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """The vote on technique runs: the verifier's probabilities, or the span head's (settings.flc_vote)."""
-        if self.settings.flc_vote != "verifier" or self.net.verifiers is None:
-            return self._technique_probs(prep, states, spans)
-        if not spans:
-            return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
-        with self._lock, torch.inference_mode():
-            return self.net.verify_probs(self.net.span_rows(states, *prep.span_inputs(spans))).numpy()
+        with self._lock:
+            return span_probs(self.net, prep, states, spans, self.settings.flc_vote)
 
     def detect(self, docs: Sequence[DetectInput]) -> list[Detection]:
         s = self.settings

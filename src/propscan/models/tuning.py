@@ -26,6 +26,7 @@ from propscan.models.trained import (
     quantize_int8,
     rank_techniques,
     sentence_probs,
+    span_probs,
     spans_from_regions,
     technique_runs,
     vote,
@@ -73,22 +74,8 @@ class DevOutputs:
         return decode_regions(self.dev[i].prep, self.token_p[i], settings, self.sentence_logits[i],
                               self.technique_token_p[i])
 
-    def technique_probs(self, i: int, spans):
-        if not spans:
-            return np.zeros((0, len(TECHNIQUE_IDS)))
-        with torch.inference_mode():
-            logits = self.net.span_logits(self.states[i], *self.dev[i].prep.span_inputs(spans))
-            return torch.softmax(logits, -1).numpy()
-
-    def vote_probs(self, i: int, spans, voter: str):
-        """The vote on technique runs, as TrainedDetector._vote_probs casts it."""
-        if voter != "verifier" or self.net.verifiers is None:
-            return self.technique_probs(i, spans)
-        if not spans:
-            return np.zeros((0, len(TECHNIQUE_IDS)))
-        with torch.inference_mode():
-            rows = self.net.span_rows(self.states[i], *self.dev[i].prep.span_inputs(spans))
-            return self.net.verify_probs(rows).numpy()
+    def technique_probs(self, i: int, spans, voter: str = "span"):
+        return span_probs(self.net, self.dev[i].prep, self.states[i], spans, voter)
 
 
 def tc_predictions(outputs: DevOutputs, indices, settings: DecodeSettings) -> tuple[list, list]:
@@ -128,7 +115,8 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
                 if settings.flc_span_weight > 0:
                     probs_key = ("probs", settings.flc_vote) + key
                     if probs_key not in cache:
-                        cache[probs_key] = outputs.vote_probs(i, [(r.start, r.end) for _, r in runs], settings.flc_vote)
+                        spans = [(r.start, r.end) for _, r in runs]
+                        cache[probs_key] = outputs.technique_probs(i, spans, settings.flc_vote)
                     spans = vote(runs, cache[probs_key], settings)
                 else:
                     spans = [TechniqueSpan(run.start, run.end, TECHNIQUE_IDS[k], run.confidence)
