@@ -302,3 +302,18 @@ def test_every_technique_has_its_own_tag():
     assert set(TAGS) == set(TECHNIQUE_IDS) == set(BY_ID)
     assert len(set(TAGS.values())) == len(TAGS)
     assert all(re.fullmatch(r"[A-Z]+", tag) for tag in TAGS.values())
+
+
+def test_furniture_that_a_span_touches_stays_in_the_text():
+    text = "Shameful deal\n\n- Advertisement - shameful\n\nSubscribe now\n"
+    ad = text.index("- Advertisement")
+    box = text.index("Subscribe")
+    analysis = Analysis(id="a", title="Shameful deal", text=text,
+                        spans=[Span.of(text, 0, 8, "Loaded_Language"),
+                               Span.of(text, ad + 18, ad + 26, "Loaded_Language")],
+                        removed=[RemovedRange(start=ad, end=ad + 26, reason="advertisement"),
+                                 RemovedRange(start=box, end=box + 13, reason="newsletter prompt")])
+    report = plain_report(analysis)
+    _check_marked_report(report, analysis)
+    assert "- Advertisement - [2:LL shameful]2" in report and "{F2: newsletter prompt}" in report
+    assert "  F1  advertisement      “- Advertisement - shameful”" in report

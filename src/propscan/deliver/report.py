@@ -12,8 +12,9 @@ page furniture in the article is replaced by ``{F2: view counter}`` where it was
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rich.color import Color, ColorSystem
@@ -113,10 +114,13 @@ def pieces(text: str, numbered: Sequence[NumberedSpan], removed: Sequence[Remove
     for m in numbered:
         opening[m.span.start].append(m)
         closing[m.span.end].append(m)
+    spanned = _union(m.span for m in numbered)
+    span_starts = [start for start, _ in spanned]
     standing_in: dict[int, tuple[int, RemovedRange]] = {}
     covered_to = -1
-    for number, r in enumerate(removed, 1):
-        touches_span = any(m.span.start < r.end and r.start < m.span.end for m in numbered)
+    for number, r in sorted(enumerate(removed, 1), key=lambda item: item[1].start):
+        i = bisect_left(span_starts, r.end) - 1  # the last stretch of spans starting before r ends
+        touches_span = i >= 0 and spanned[i][1] > r.start
         if not touches_span and r.start >= covered_to:
             standing_in[r.start] = (number, r)
             covered_to = r.end
@@ -140,6 +144,17 @@ def pieces(text: str, numbered: Sequence[NumberedSpan], removed: Sequence[Remove
         elif i + 1 < len(edges):
             yield Piece("text", edge, edges[i + 1], inside=tuple(active))
             position = edges[i + 1]
+
+
+def _union(spans: Iterable[Span]) -> list[tuple[int, int]]:
+    """The stretches of text inside some span, in order and apart."""
+    stretches: list[tuple[int, int]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if stretches and span.start <= stretches[-1][1]:
+            stretches[-1] = (stretches[-1][0], max(stretches[-1][1], span.end))
+        else:
+            stretches.append((span.start, span.end))
+    return stretches
 
 
 def _readable_on(colour: str, colour_system: str | None) -> str:
