@@ -60,14 +60,15 @@ def analyze(
     with no escape codes, in which "\\[n:TAG " opens span n and "]n" closes it,
     so nested and overlapping spans stay unambiguous, and a numbered legend
     lists each span's technique, confidence and text. --json prints one JSON
-    object per article instead. The plain report of the shipped example
-    (propscan analyze examples/harbour-bridge.txt | cat) begins:
+    object per article instead. Among the lines of the plain report of the
+    shipped example (propscan analyze examples/harbour-bridge.txt | cat),
+    the first folded here:
 
       \\[1:LL \\[2:NC Reckless council bureaucrats]2 gamble]1 our town's future
-      \\[3:LL on a crumbling]3 bridge
+        \\[3:LL on a crumbling]3 bridge
       ...
-      1  LL  Loaded language          0.43  “Reckless council bureaucrats…”
-      2  NC  Name calling / labeling  0.64  “Reckless council bureaucrats”
+        2  NC     Name calling / labeling  0.64  “Reckless council bureaucrats”
+        3  LL     Loaded language          0.50  “on a crumbling”
 
     Inputs that cannot be read are reported on stderr, one line each, and
     the others are analyzed; the exit status is 1 when any failed.
