@@ -317,3 +317,17 @@ def test_furniture_that_a_span_touches_stays_in_the_text():
     _check_marked_report(report, analysis)
     assert "- Advertisement - [2:LL shameful]2" in report and "{F2: newsletter prompt}" in report
     assert "  F1  advertisement      “- Advertisement - shameful”" in report
+
+
+def test_control_characters_in_the_article_never_reach_the_terminal():
+    text = "Evil plan\x1b]0;owned\x07\n\nThe \x1b[2Jevil plan\x9b31m goes on.\n"
+    analysis = Analysis(id="x", title="Evil plan\x1b]0;owned\x07", text=text,
+                        spans=[Span.of(text, text.index("evil"), text.index(" plan\x9b"), "Loaded_Language")],
+                        warnings=["odd \x1b[5m text"])
+    report = plain_report(analysis)
+    assert "\x1b" not in report and "\x9b" not in report and "\x07" not in report
+    assert "The ␛[2J[1:LL evil]1 plan\ufffd31m goes on." in report
+    shown = io.StringIO()
+    print_report(analysis, Console(file=shown, force_terminal=True, color_system="truecolor", width=200))
+    assert "\x1b[2J" not in shown.getvalue() and "\x1b]0;" not in shown.getvalue() and "\x9b" not in shown.getvalue()
+    assert "␛[2J" in shown.getvalue()

@@ -53,6 +53,12 @@ EVIDENCE_QUOTE = 120
 FURNITURE_QUOTE = 72
 EXAMPLES_PER_TECHNIQUE = 3
 
+# An article may carry control characters (an escape sequence in scraped text can recolour or
+# retitle a terminal): each is shown as its visible symbol, one character for one, so nothing the
+# article holds reaches the terminal as a command. Line ends and tabs stay; Rich drops carriage returns.
+_VISIBLE_CONTROLS = {c: chr(0x2400 + c) for c in range(32) if c not in (9, 10, 13)}
+_VISIBLE_CONTROLS |= {127: "\u2421", **{c: "\ufffd" for c in range(128, 160)}}
+
 _COLOUR_SYSTEMS = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT,
                    "truecolor": ColorSystem.TRUECOLOR, "windows": ColorSystem.WINDOWS}
 
@@ -146,6 +152,10 @@ def pieces(text: str, numbered: Sequence[NumberedSpan], removed: Sequence[Remove
             position = edges[i + 1]
 
 
+def _visible(text: str) -> str:
+    return text.translate(_VISIBLE_CONTROLS)
+
+
 def _union(spans: Iterable[Span]) -> list[tuple[int, int]]:
     """The stretches of text inside some span, in order and apart."""
     stretches: list[tuple[int, int]] = []
@@ -174,7 +184,7 @@ def marked_text(analysis: Analysis, numbered: Sequence[NumberedSpan], *, colour:
                 colour_system: str | None = None) -> Text:
     """The article with every span's opener and closer inline, styled when ``colour`` (for a
     terminal of ``colour_system``, Rich's name for it, when known)."""
-    text = analysis.text
+    text = _visible(analysis.text)
     reasons = {number: r for number, r in enumerate(analysis.removed, 1)}
     out = Text()
     for piece in pieces(text, numbered, analysis.removed):
@@ -217,7 +227,7 @@ def _columns(rows: Sequence[Sequence[Text | str]], right: Sequence[int] = ()) ->
 
 
 def _quote(text: str, limit: int) -> str:
-    return f"“{shorten(text, limit)}”"
+    return f"“{_visible(shorten(text, limit))}”"
 
 
 def span_legend(numbered: Sequence[NumberedSpan], *, colour: bool) -> list[Text]:
@@ -280,7 +290,7 @@ def furniture_lines(analysis: Analysis) -> list[Text]:
 
 def _source_line(analysis: Analysis) -> str:
     where = analysis.source.url or analysis.source.path or analysis.id
-    return f"{where} · model: {analysis.model}" if analysis.model else where
+    return _visible(f"{where} · model: {analysis.model}" if analysis.model else where)
 
 
 def report_blocks(analysis: Analysis, *, colour: bool, colour_system: str | None = None) -> list[Text]:
@@ -288,7 +298,7 @@ def report_blocks(analysis: Analysis, *, colour: bool, colour_system: str | None
     numbered = number_spans(analysis.spans)
     blocks: list[Text] = [Text(_source_line(analysis), style="dim" if colour else None)]
     warning_style = "bold yellow" if colour else None
-    blocks += [Text("Warning: ", style=warning_style) + Text(w) for w in analysis.warnings]
+    blocks += [Text("Warning: ", style=warning_style) + Text(_visible(w)) for w in analysis.warnings]
     blocks += [Text(), marked_text(analysis, numbered, colour=colour, colour_system=colour_system), Text()]
     if numbered:
         blocks += [*span_legend(numbered, colour=colour), Text()]
@@ -302,7 +312,7 @@ def report_blocks(analysis: Analysis, *, colour: bool, colour_system: str | None
 
 
 def _title(analysis: Analysis) -> str:
-    return shorten(analysis.title or analysis.id, 100)
+    return _visible(shorten(analysis.title or analysis.id, 100))
 
 
 def plain_report(analysis: Analysis) -> str:
