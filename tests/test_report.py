@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -55,6 +54,7 @@ def _propscan(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def _propscan_on_terminal(*args: str, **env: str) -> str:
     """What ``propscan ARGS`` writes to a terminal (a pseudo-terminal here)."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX only")
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "propscan.cli", *args], stdin=subprocess.DEVNULL,
                             stdout=follower, stderr=subprocess.DEVNULL, env=_env(**env))
