@@ -124,6 +124,8 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
     for t in TECHNIQUE_IDS:
         lines.append(f"| {BY_ID[t].name} | {_f(figures['tc']['per_technique'][t])} "
                      f"| {_f(figures['flc']['per_technique'][t])} |")
+    if figures.get("calibration"):
+        lines += ["", *calibration_section(figures["calibration"])]
     if speed:
         lines += [
             "",
@@ -147,3 +149,66 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
     path = out_dir / "MODEL_CARD.md"
     path.write_text("\n".join(lines))
     return path
+
+
+CALIBRATION_HEADING = "## Confidence: calibration and the reports' default threshold"
+
+
+def calibration_section(c: dict) -> list[str]:
+    """The card's account of the span calibration, from ``calibration_fit.fit_calibration``'s figures."""
+    default = next(b for b in c["by_threshold"] if b["threshold"] == c["default_min_confidence"])
+    everything = next(b for b in c["by_threshold"] if b["threshold"] == 0.0)
+    lines = [
+        CALIBRATION_HEADING,
+        "A span's confidence is the probability that it is a correct span of its technique (the share of its "
+        "characters that gold spans of that technique cover, as the FLC scorer credits it), from a logistic "
+        "model over the decoder's raw span score, the span's length, how often its words recur, whether it is "
+        "in the headline, the span-finding head's and its sentence's scores, its share of capitalised words, "
+        "quotes around it and its technique. A Repetition span whose words do not occur again in the article "
+        "is dropped before it.",
+        "",
+        f"Fitted on the {c['articles']} development articles ({c['spans']} decoded spans); every figure here is "
+        f"out-of-fold: {c['folds']} folds by article, each scored by a calibration fitted on the others. The "
+        "decoding settings themselves were tuned on the same articles.",
+        "",
+        f"Expected calibration error (10 bins, all decoded spans): {_f(c['ece'])}.",
+        "",
+        "| confidence | spans | mean confidence | observed precision |",
+        "|---|---|---|---|",
+        *(f"| {row['bin']} | {row['spans']} | {_f(row['mean_confidence'])} | {_f(row['observed_precision'])} |"
+          for row in c["reliability"]),
+        "",
+        "| shown from | spans | SI precision | SI recall | FLC precision | FLC recall | FLC F1 |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {b['threshold']:.2f} | {b['spans']} | {_f(b['si_precision'])} | {_f(b['si_recall'])} "
+          f"| {_f(b['flc_precision'])} | {_f(b['flc_recall'])} | {_f(b['flc_f1'])} |" for b in c["by_threshold"]),
+        "",
+        f"`propscan analyze`, the web page and the API show spans from confidence "
+        f"{c['default_min_confidence']:.2f} by default (`--min-confidence` and the page's slider go lower); "
+        f"there, out-of-fold, span (SI) precision is {_f(default['si_precision'])} and FLC precision "
+        f"{_f(default['flc_precision'])}, against {_f(everything['si_precision'])} and "
+        f"{_f(everything['flc_precision'])} for every decoded span. "
+        + ("It is the lowest threshold that reaches SI precision 0.60 and FLC precision 0.45."
+           if c["default_meets_targets"] else
+           "No threshold reaches SI precision 0.60 and FLC precision 0.45 out-of-fold while still showing at "
+           "least one span per article on average; the default is the lowest threshold within 5% of the best "
+           "SI precision reached that way. `propscan predict` keeps every decoded span (the F1-optimal "
+           "decoding of the SemEval tasks)."),
+    ]
+    return lines
+
+
+def update_calibration_section(card: Path, c: dict) -> None:
+    """Replace (or add) the calibration section of an existing card, leaving the rest as written."""
+    text = card.read_text() if card.exists() else ""
+    section = "\n".join(calibration_section(c)) + "\n"
+    if CALIBRATION_HEADING in text:
+        before, rest = text.split(CALIBRATION_HEADING, 1)
+        following = rest.find("\n## ")
+        after = rest[following + 1:] if following >= 0 else ""
+        text = before + section + ("\n" + after if after else "")
+    else:
+        marker = "\n## Speed" if "\n## Speed" in text else "\n## Known limits"
+        head, _, tail = text.partition(marker)
+        text = head.rstrip("\n") + "\n\n" + section + (marker + tail if tail else "")
+    card.write_text(text)

@@ -454,6 +454,7 @@ def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epoch
                          only: str | None = None, self_training: bool = True) -> dict:
     """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``."""
     from propscan.errors import PropscanError
+    from propscan.models.calibration_fit import calibrate_model
     from propscan.models.card import write_card
 
     results: dict = {}
@@ -463,6 +464,7 @@ def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epoch
             raise PropscanError("no ptc/train-articles folder here", source=str(data_dir))
         settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
         figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news")
+        figures["calibration"] = calibrate_model(out_dir, ptc_dir)
         speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
         config = json.loads((out_dir / CONFIG_FILE).read_text())
         write_card(figures, config, out_dir, speed)

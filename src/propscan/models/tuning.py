@@ -23,6 +23,7 @@ from propscan.models.trained import (
     DecodeSettings,
     decode_regions,
     decode_technique_tokens,
+    only_recurring_repetition,
     quantize_int8,
     rank_techniques,
     sentence_probs,
@@ -127,6 +128,7 @@ def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: di
                 regions = outputs.regions(i, settings)
                 cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
             spans = spans_from_regions(outputs.dev[i].prep, *cache[key], settings)
+        spans = only_recurring_repetition(outputs.dev[i].prep, spans)
         pred += [(outputs.dev[i].id, span.technique, span.start, span.end) for span in spans]
     return gold, pred
 
