@@ -215,3 +215,22 @@ def test_the_api_and_the_page_refuse_a_bad_period_and_the_page_has_no_inline_sty
     assert html.count('class="card outlet-profile"') == 3
     assert html.count('<svg class="chart-svg months"') == 3  # a.example, b.example and all outlets (c is undated)
     assert html.count('<text class="month-label"') == 9
+
+
+def test_a_long_period_keeps_one_even_axis_but_tables_only_months_with_articles(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from propscan.web.app import create_app
+
+    monkeypatch.setenv("PROPSCAN_MODEL", "lexicon")
+    old = A1.model_copy(update={"source": Source(site="a.example", date="2020-01-05")})
+    with Store(tmp_path / "long.sqlite3") as store:
+        store.add(old)
+        store.add(A2)
+        report = store_outlet_report(store)
+    assert len(report.months) == 51 and report.months[0] == "2020-01" and report.months[-1] == "2024-03"
+    with TestClient(create_app(tmp_path / "long.sqlite3")) as client:
+        html = client.get("/stats").text
+    table = html[html.index('<table class="stats month-table">'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr><td>") == 2 and "<td>2020-01</td>" in table and "<td>2024-03</td>" in table
