@@ -1,6 +1,8 @@
 """Corpus statistics: how much of a stored corpus uses propaganda techniques, overall, per technique,
 per source and per month, as one typed object behind the terminal tables, ``--json``, the charts and
-the ``/stats`` page of ``serve``.
+the ``/stats`` page of ``serve``; and the outlet profiles of that page (``outlet_report``): per outlet,
+its technique mix against the whole selection and its figures month by month, for the analyses that
+match a keyword, a period and an outlet.
 
 Definitions (also in ``CorpusStats.definition``):
 
@@ -10,6 +12,8 @@ Definitions (also in ``CorpusStats.definition``):
   technique overlaps it / lies in it; ``spans`` counts the spans themselves.
 - The source of an article is ``Source.site``, else the host of ``Source.url``, else the folder of
   ``Source.path``, else ``unknown``. Its month is ``Source.date`` as ``YYYY-MM``, else ``unknown``.
+- An outlet's *technique mix* is each technique's share of the outlet's technique spans, set beside
+  the same share in the whole selection (every outlet that matches the keyword and the period).
 
 Statistics are gathered in one streaming pass, so memory grows with the number of sources and
 months, not with the corpus.
@@ -92,13 +96,7 @@ def corpus_stats(analyses: Iterable[Analysis]) -> CorpusStats:
         source, month = source_key(analysis), month_key(analysis)
         for group in (total, sources.setdefault(source, GroupStats(key=source)),
                       months.setdefault(month, GroupStats(key=month))):
-            group.articles += 1
-            group.sentences += len(analysis.sentences)
-            group.technique_sentences += technique_sentence_count(analysis)
-            group.spans += len(analysis.spans)
-            group.mean_score += analysis.score  # a sum until the pass ends
-            for technique, n in counts.items():
-                group.techniques[technique] = group.techniques.get(technique, 0) + n
+            _add_article(group, analysis)
         for technique, n in counts.items():
             stats = per_technique[technique]
             stats.spans += n
@@ -165,6 +163,201 @@ def month_key(analysis: Analysis) -> str:
 
 def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
+
+
+# -- outlet profiles (the /stats page) ---------------------------------------------------------------
+
+DEFAULT_PROFILES = 12
+_PERIOD_BOUND = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+_YEAR_MONTH_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+class MixRow(BaseModel):
+    """One technique in an outlet's mix, beside the whole selection."""
+
+    technique: str
+    name: str
+    spans: int = 0
+    share: float = 0.0
+    """Share of the outlet's technique spans that are of this technique."""
+    corpus_spans: int = 0
+    corpus_share: float = 0.0
+    """Share of all technique spans in the selection that are of this technique."""
+
+
+class OutletProfile(BaseModel):
+    """One outlet: its totals, its technique mix and its figures in every month of the selection."""
+
+    outlet: str
+    totals: GroupStats
+    mix: list[MixRow] = Field(default_factory=list)
+    months: list[GroupStats] = Field(default_factory=list)
+    """One entry per month of ``OutletReport.months``, in order; ``articles`` is 0 in a month without any."""
+
+
+class OutletReport(BaseModel):
+    """What the ``/stats`` page shows for some filters.
+
+    ``corpus`` is every analysis that matches the keyword and the period, all outlets together: the
+    baseline of each outlet's mix. ``profiles`` are the outlets shown: the one asked for, else the
+    ``DEFAULT_PROFILES`` largest.
+    """
+
+    q: str | None = None
+    outlet: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    corpus: CorpusStats
+    months: list[str] = Field(default_factory=list)
+    """Every month from the first to the last dated article of the selection, gaps included."""
+    corpus_months: list[GroupStats] = Field(default_factory=list)
+    """The selection's figures in each month of ``months``."""
+    undated: int = 0
+    """Articles of the selection without a usable date (in no month)."""
+    outlets: list[str] = Field(default_factory=list)
+    """Every outlet of the selection, largest first."""
+    profiles: list[OutletProfile] = Field(default_factory=list)
+
+
+def date_key(analysis: Analysis) -> str | None:
+    """``YYYY-MM-DD`` of the article's date, ``YYYY-MM`` when only its month is known, else None."""
+    date = (analysis.source.date or "").strip()
+    day = _YEAR_MONTH_DAY.match(date)
+    if day and _valid_day(*day.groups()):
+        return "-".join(day.groups())
+    month = month_key(analysis)
+    if month == UNKNOWN:
+        return None
+    if not _YEAR_MONTH.match(date):  # a parsable date in another form, e.g. RFC 2822
+        for parse in (datetime.fromisoformat, parsedate_to_datetime):
+            try:
+                return parse(date).strftime("%Y-%m-%d")
+            except (ValueError, TypeError, IndexError):
+                continue
+    return month
+
+
+def period_bound(value: str | None, name: str, end: bool = False) -> str | None:
+    """A filter's ``YYYY-MM`` or ``YYYY-MM-DD`` as a comparable day (a month's first day, or last when ``end``)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    m = _PERIOD_BOUND.match(value)
+    if not m or not _valid_day(m.group(1), m.group(2), m.group(3) or "01"):
+        raise PropscanError(f"'{name}' must be a month (YYYY-MM) or a day (YYYY-MM-DD), not {value!r}")
+    if m.group(3):
+        return value
+    # "31" sorts after every day of the month, which is all a comparison of ISO strings needs.
+    return f"{value}-31" if end else f"{value}-01"
+
+
+def in_period(analysis: Analysis, start: str | None, end: str | None) -> bool:
+    """Whether the article's date falls in [start, end] (days from ``period_bound``); undated ones never do
+    when a bound is given. An article dated only by its month is in when that month overlaps the period."""
+    if start is None and end is None:
+        return True
+    key = date_key(analysis)
+    if key is None:
+        return False
+    first, last = (key, key) if len(key) == 10 else (f"{key}-01", f"{key}-31")
+    return (start is None or last >= start) and (end is None or first <= end)
+
+
+def outlet_report(analyses: Iterable[Analysis], *, q: str | None = None, outlet: str | None = None,
+                  date_from: str | None = None, date_to: str | None = None,
+                  limit: int = DEFAULT_PROFILES) -> OutletReport:
+    """The outlet profiles of the analyses in the period (``date_from``/``date_to``: ``YYYY-MM`` or
+    ``YYYY-MM-DD``, both included), in one pass.
+
+    ``analyses`` are taken as already matching ``q`` (``store_outlet_report`` asks the store's full-text
+    search for them); ``q`` is only recorded. With ``outlet``, that outlet is profiled, else the ``limit``
+    outlets with the most articles.
+    """
+    start, end = period_bound(date_from, "from"), period_bound(date_to, "to", end=True)
+    if start and end and start > end:
+        raise PropscanError(f"'from' ({date_from}) is after 'to' ({date_to})")
+    outlet = (outlet or "").strip() or None
+    cells: dict[tuple[str, str], GroupStats] = {}
+
+    def selected() -> Iterable[Analysis]:
+        # The per-outlet, per-month cells are counted on the way through corpus_stats's own pass,
+        # so the store is read once.
+        for analysis in analyses:
+            if in_period(analysis, start, end):
+                key = (source_key(analysis), month_key(analysis))
+                _add_article(cells.setdefault(key, GroupStats(key=key[1])), analysis)
+                yield analysis
+
+    corpus = corpus_stats(selected())
+    months = month_range([g.key for g in corpus.by_month if g.key != UNKNOWN])
+    by_month = {g.key: g for g in corpus.by_month}
+    outlets = [g.key for g in corpus.by_source]
+    shown = [outlet] if outlet else outlets[:limit]
+    by_source = {g.key: g for g in corpus.by_source}
+    corpus_total = sum(t.spans for t in corpus.by_technique)
+    profiles = []
+    for name in shown:
+        totals = by_source.get(name, GroupStats(key=name))
+        outlet_total = sum(totals.techniques.values())
+        mix = [MixRow(technique=t.technique, name=t.name, spans=totals.techniques.get(t.technique, 0),
+                      share=_ratio(totals.techniques.get(t.technique, 0), outlet_total),
+                      corpus_spans=t.spans, corpus_share=_ratio(t.spans, corpus_total))
+               for t in corpus.by_technique if t.spans]
+        series = []
+        for month in months:
+            cell = cells.get((name, month), GroupStats(key=month))
+            cell.share = _ratio(cell.technique_sentences, cell.sentences)
+            cell.mean_score = _ratio(cell.mean_score, cell.articles)
+            series.append(cell)
+        profiles.append(OutletProfile(outlet=name, totals=totals, mix=mix, months=series))
+    return OutletReport(
+        q=(q or "").strip() or None, outlet=outlet, date_from=(date_from or "").strip() or None,
+        date_to=(date_to or "").strip() or None, corpus=corpus, months=months,
+        corpus_months=[by_month.get(m, GroupStats(key=m)) for m in months],
+        undated=by_month[UNKNOWN].articles if UNKNOWN in by_month else 0, outlets=outlets, profiles=profiles)
+
+
+def store_outlet_report(store, *, q: str | None = None, outlet: str | None = None, date_from: str | None = None,
+                        date_to: str | None = None, limit: int = DEFAULT_PROFILES) -> OutletReport:
+    """``outlet_report`` of the stored analyses whose title or text has every word of ``q``, as the
+    stored-analyses list searches (``Store.iter_matching``)."""
+    period_bound(date_from, "from")  # refuse a bad filter before reading the store
+    period_bound(date_to, "to")
+    return outlet_report((analysis for _, analysis in store.iter_matching(q)), q=q, outlet=outlet,
+                         date_from=date_from, date_to=date_to, limit=limit)
+
+
+def month_range(months: Iterable[str]) -> list[str]:
+    """Every ``YYYY-MM`` from the earliest to the latest of ``months``, so that a chart's time axis is even."""
+    known = sorted(months)
+    if not known:
+        return []
+    year, month = map(int, known[0].split("-"))
+    last = tuple(map(int, known[-1].split("-")))
+    result = []
+    while (year, month) <= last:
+        result.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+def _add_article(group: GroupStats, analysis: Analysis) -> None:
+    """Count one article into a group; ``mean_score`` stays a sum until the caller divides it."""
+    group.articles += 1
+    group.sentences += len(analysis.sentences)
+    group.technique_sentences += technique_sentence_count(analysis)
+    group.spans += len(analysis.spans)
+    group.mean_score += analysis.score
+    for technique, n in analysis.technique_counts().items():
+        group.techniques[technique] = group.techniques.get(technique, 0) + n
+
+
+def _valid_day(year: str, month: str, day: str) -> bool:
+    try:
+        datetime(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
 
 
 # -- terminal tables ---------------------------------------------------------------------------------

@@ -249,6 +249,24 @@ class Store:
                 yield row["id"], Analysis.model_validate_json(row["json"])
             last = rows[-1]["seq"]
 
+    def iter_matching(self, q: str | None = None) -> Iterator[tuple[str, Analysis]]:
+        """Like ``iter_analyses``, but only the analyses that ``search`` finds for ``q`` (all when it has no words)."""
+        match = fts_query(q)
+        if match is None:
+            yield from self.iter_analyses()
+            return
+        last = 0
+        while True:
+            rows = self._conn().execute(
+                "SELECT a.seq, a.id, a.json FROM analyses_fts f JOIN analyses a ON a.seq = f.rowid"
+                " WHERE analyses_fts MATCH ? AND a.seq > ? ORDER BY a.seq LIMIT ?", (match, last, _ITER_CHUNK)
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row["id"], Analysis.model_validate_json(row["json"])
+            last = rows[-1]["seq"]
+
     # -- batch failures ------------------------------------------------------------------------
 
     def add_failure(self, source: str, reason: str) -> None:

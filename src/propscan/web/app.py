@@ -234,11 +234,39 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
         })
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
-    async def stats_page(request: Request) -> HTMLResponse:
-        from propscan.stats import store_stats
+    async def stats_page(request: Request, q: str = "", outlet: str = "",
+                         date_from: Annotated[str, Query(alias="from")] = "",
+                         date_to: Annotated[str, Query(alias="to")] = "") -> HTMLResponse:
+        from propscan.stats import store_outlet_report
+        from propscan.web.charts import page_context
 
-        corpus = await run_in_threadpool(store_stats, store)
-        return page(request, "stats.html", {"s": corpus, "colours": {t.id: t.colour for t in TECHNIQUES}})
+        form = {"q": q, "outlet": outlet, "from": date_from, "to": date_to}
+        context = {"form": form, "colours": {t.id: t.colour for t in TECHNIQUES},
+                   "names": {t.id: t.name for t in TECHNIQUES}, "r": None, "error": None,
+                   "outlet_options": [outlet] if outlet else []}
+        try:
+            report = await run_in_threadpool(lambda: store_outlet_report(
+                store, q=q, outlet=outlet, date_from=date_from, date_to=date_to))
+        except PropscanError as e:
+            return page(request, "stats.html", {**context, "error": str(e)}, status_code=400)
+        options = report.outlets if not outlet or outlet in report.outlets else [outlet, *report.outlets]
+        return page(request, "stats.html", {**context, **page_context(report), "outlet_options": options})
+
+    from propscan.stats import OutletReport  # here, beside the only route whose schema needs it
+
+    # Annotations are strings here (__future__), so the route's parameters name no local variables.
+    @app.get("/api/stats", response_model=OutletReport, tags=["statistics"])
+    async def api_stats(
+        q: Annotated[str | None, Query(description="Words of the title or text, as /api/analyses")] = None,
+        outlet: Annotated[str | None, Query(description="One outlet's profile (else the largest)")] = None,
+        date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM or YYYY-MM-DD, included")] = None,
+        date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM or YYYY-MM-DD, included")] = None,
+    ):
+        """What /stats shows: the selection's statistics, its months and the outlet profiles."""
+        from propscan.stats import store_outlet_report
+
+        return await run_in_threadpool(lambda: store_outlet_report(
+            store, q=q, outlet=outlet, date_from=date_from, date_to=date_to))
 
     return app
 
