@@ -81,3 +81,23 @@ def test_the_python_api_raises_a_propscan_error(tmp_path, monkeypatch):
     monkeypatch.delenv("PROPSCAN_MODEL", raising=False)
     with pytest.raises(propscan.PropscanError, match="PROPSCAN_MODEL=lexicon"):
         propscan.analyze("Some article text that will not be analyzed.")
+
+
+def test_check_models_says_the_same_without_loading(tmp_path, monkeypatch, stance_only):
+    from propscan.models import check_models
+    from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE
+
+    monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(propscan.PropscanError, match=f"{WEIGHTS_FILE} and {CONFIG_FILE} missing"):
+        check_models("trained")
+    with pytest.raises(propscan.PropscanError, match="no headline checker"):
+        check_models("lexicon")
+    with pytest.raises(propscan.PropscanError, match="unknown model"):
+        check_models("bigger")
+    monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(stance_only))
+    check_models("lexicon")
+    monkeypatch.delenv("PROPSCAN_WEIGHTS_DIR")
+    check_models("trained")
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(propscan.PropscanError, match="'transformers'"):
+        check_models("trained")

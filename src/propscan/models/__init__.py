@@ -19,6 +19,11 @@ from propscan.models.base import Detector
 DETECTORS = ("trained", "lexicon")
 SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 LEXICON_HINT = "PROPSCAN_MODEL=lexicon selects the word-list detector instead"
+_REINSTALL_HINT = "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model folder"
+# The trained detector's files, as models.trained names them (that module imports torch, which
+# check_models must not).
+_WEIGHTS_FILE, _CONFIG_FILE = "propaganda.safetensors", "propaganda.json"
+_STANCE_FILES = ("stance.json", "stance.npz")
 
 
 def weights_dir() -> Path:
@@ -28,12 +33,37 @@ def weights_dir() -> Path:
 
 def load_detector(name: str | None = None) -> Detector:
     """The detector named (or chosen by PROPSCAN_MODEL), loaded once per process and shared."""
-    name = name or os.environ.get("PROPSCAN_MODEL") or "trained"
-    if name not in DETECTORS:
-        raise PropscanError(f"unknown model {name!r}; choose one of {', '.join(DETECTORS)}")
+    name = _detector_name(name)
     if name == "lexicon":
         return _lexicon()
     return _trained(weights_dir())
+
+
+def check_models(name: str | None = None) -> None:
+    """Raise the PropscanError that loading the models would raise for missing files or libraries,
+    without loading them: for a process that starts workers which load them (``propscan batch``),
+    so the user reads the reason once rather than a worker's crash."""
+    from importlib.util import find_spec
+
+    directory = weights_dir()
+    if _detector_name(name) == "trained":
+        for module in ("torch", "transformers", "safetensors"):
+            try:
+                found = find_spec(module) is not None
+            except (ImportError, ValueError):  # a module set to None in sys.modules: blocked
+                found = False
+            if not found:
+                raise PropscanError(f"the trained model cannot be loaded: no module named {module!r} "
+                                    f"(torch and transformers are needed); {LEXICON_HINT}")
+        _require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
+    _require_files(directory / "stance", _STANCE_FILES, "no headline checker", hint=_REINSTALL_HINT)
+
+
+def _detector_name(name: str | None) -> str:
+    name = name or os.environ.get("PROPSCAN_MODEL") or "trained"
+    if name not in DETECTORS:
+        raise PropscanError(f"unknown model {name!r}; choose one of {', '.join(DETECTORS)}")
+    return name
 
 
 @cache
@@ -46,13 +76,11 @@ def _lexicon() -> Detector:
 @cache
 def _trained(directory: Path) -> Detector:
     try:
-        from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, TrainedDetector
+        from propscan.models.trained import TrainedDetector
     except ImportError as e:
         raise PropscanError(f"the trained model cannot be loaded: {_first_line(e)} (torch and transformers "
                             f"are needed); {LEXICON_HINT}") from None
-    missing = [name for name in (WEIGHTS_FILE, CONFIG_FILE) if not (directory / name).is_file()]
-    if missing:
-        raise PropscanError(f"no trained model in {directory} ({' and '.join(missing)} missing); {LEXICON_HINT}")
+    _require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
     try:
         return TrainedDetector.load(directory)
     except Exception as e:  # a corrupt or mismatched file: any reader's error means the same to the user
@@ -71,10 +99,7 @@ def _headline_checker(directory: Path):
         from propscan.models.stance import StanceModel
     except ImportError as e:
         raise PropscanError(f"the headline checker cannot be loaded: {_first_line(e)}") from None
-    missing = [name for name in ("stance.json", "stance.npz") if not (directory / name).is_file()]
-    if missing:
-        raise PropscanError(f"no headline checker in {directory} ({' and '.join(missing)} missing); "
-                            "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model folder")
+    _require_files(directory, _STANCE_FILES, "no headline checker", hint=_REINSTALL_HINT)
     try:
         return StanceModel.load(directory)
     except PropscanError:
@@ -82,6 +107,12 @@ def _headline_checker(directory: Path):
     except Exception as e:  # a corrupt file: numpy's and json's errors mean the same to the user
         raise PropscanError(f"the headline checker in {directory} cannot be loaded ({type(e).__name__}: "
                             f"{_first_line(e)})") from None
+
+
+def _require_files(directory: Path, names: tuple[str, ...], what: str, *, hint: str) -> None:
+    missing = [name for name in names if not (directory / name).is_file()]
+    if missing:
+        raise PropscanError(f"{what} in {directory} ({' and '.join(missing)} missing); {hint}")
 
 
 def _first_line(error: BaseException) -> str:
