@@ -7,6 +7,7 @@ article's text (or an ``Article``); ``analyze_file`` and ``analyze_url`` read on
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -22,13 +23,14 @@ from propscan.segment import sentence_ranges
 BATCH_SIZE = 8
 
 
-def analyze(article: str | Path | Article, *, detector: Detector | None = None) -> Analysis:
-    """Analyze one article: its text (a ``str`` is always the text itself), an ``Article``, or a ``Path``.
+def analyze(article: str | os.PathLike[str] | Article, *, detector: Detector | None = None) -> Analysis:
+    """Analyze one article: its text (a ``str`` is always the text itself), an ``Article``, or a path
+    (``pathlib.Path``, read as ``analyze_file`` reads it).
 
     A string is never taken for a file name or a URL, so text from a user cannot make this read a file
     or fetch a page; ``analyze_file`` and ``analyze_url`` (or a ``Path``) say so explicitly.
     """
-    if isinstance(article, Path):
+    if isinstance(article, os.PathLike):
         return analyze_file(article, detector=detector)
     if isinstance(article, str):
         article = article_from_text(article)
@@ -37,7 +39,7 @@ def analyze(article: str | Path | Article, *, detector: Detector | None = None) 
     return next(analyze_many([article], detector=detector))
 
 
-def analyze_file(path: str | Path, *, detector: Detector | None = None,
+def analyze_file(path: str | os.PathLike[str], *, detector: Detector | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES) -> Analysis:
     """Analyze the article in a file: text, HTML, or a corpus file (.jsonl, .csv) holding one article."""
     path = Path(path)
