@@ -307,7 +307,7 @@ class _DaskEngine:
         try:
             from distributed import Client, LocalCluster, as_completed
         except ImportError:
-            raise PropscanError("--dask needs dask.distributed: pip install 'dask[distributed]'") from None
+            raise PropscanError("--dask needs the dask extra: pip install 'propscan[dask]'") from None
         self.model_name = model_name
         self.cluster = None
         try:

@@ -1,37 +1,69 @@
 """The pipeline: read → clean → detect, readable on one screen.
 
-``analyze`` is what the CLI, the web app and the batch runner all call; ``analyze_many`` is the
-batch path (documents go through the model together), not a loop around the single one.
+``analyze_many`` is what the CLI, the web app and the batch runner all call: the batch path
+(documents go through the model together), not a loop around the single one. ``analyze`` takes one
+article's text (or an ``Article``); ``analyze_file`` and ``analyze_url`` read one first.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
 from propscan.clean import Cleaned, clean
 from propscan.document import Analysis, Article, Sentence, Span
+from propscan.errors import PropscanError
 from propscan.models import load_detector, load_headline_checker
 from propscan.models.base import DetectInput, Detector
-from propscan.readers import article_from_text, read_source
+from propscan.readers import DEFAULT_MAX_BYTES, STDIN, article_from_text, read_source
 from propscan.segment import sentence_ranges
 
 BATCH_SIZE = 8
 
 
-def analyze(source: str | Path | Article, *, detector: Detector | None = None) -> Analysis:
-    """Analyze one article: an ``Article``, a path or URL, or the text itself."""
-    if isinstance(source, Article):
-        article = source
-    elif isinstance(source, Path) or _looks_like_location(source):
-        articles = read_source(str(source))
-        if len(articles) != 1:
-            raise ValueError(f"{source} holds {len(articles)} articles; use analyze_many")
-        article = articles[0]
-    else:
-        article = article_from_text(source)
+def analyze(article: str | os.PathLike[str] | Article, *, detector: Detector | None = None) -> Analysis:
+    """Analyze one article: its text (a ``str`` is always the text itself), an ``Article``, or a path
+    (``pathlib.Path``, read as ``analyze_file`` reads it).
+
+    A string is never taken for a file name or a URL, so text from a user cannot make this read a file
+    or fetch a page; ``analyze_file`` and ``analyze_url`` (or a ``Path``) say so explicitly.
+    """
+    if isinstance(article, os.PathLike):
+        return analyze_file(article, detector=detector)
+    if isinstance(article, str):
+        article = article_from_text(article)
+    elif not isinstance(article, Article):
+        raise TypeError(f"analyze takes the text (str), a Path or an Article, not {type(article).__name__}")
     return next(analyze_many([article], detector=detector))
+
+
+def analyze_file(path: str | os.PathLike[str], *, detector: Detector | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> Analysis:
+    """Analyze the article in a file: text, HTML, or a corpus file (.jsonl, .csv) holding one article."""
+    path = Path(path)
+    if not path.is_file():
+        raise PropscanError("no such file" if not path.exists() else "not a file", source=str(path))
+    name = str(path)
+    # The reader takes "-" for standard input; a file of that name is "./-" to it.
+    articles = read_source(f"./{name}" if name == STDIN else name, max_bytes=max_bytes)
+    return _analyze_one(articles, name, detector)
+
+
+def analyze_url(url: str, *, allow_private: bool = False, detector: Detector | None = None,
+                max_bytes: int = DEFAULT_MAX_BYTES) -> Analysis:
+    """Fetch and analyze the article at an http(s) URL; loopback and private addresses are refused
+    unless ``allow_private``."""
+    if not url.startswith(("http://", "https://")):
+        raise PropscanError("not an http(s) URL", source=url)
+    return _analyze_one(read_source(url, allow_private=allow_private, max_bytes=max_bytes), url, detector)
+
+
+def _analyze_one(articles: list[Article], source: str, detector: Detector | None) -> Analysis:
+    if len(articles) != 1:
+        raise PropscanError(f"holds {len(articles)} articles; use analyze_many", source=source)
+    return next(analyze_many(articles, detector=detector))
 
 
 def analyze_many(articles: Iterable[Article], *, detector: Detector | None = None,
@@ -49,7 +81,7 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
                          for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
             spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans
                      if not any(s.start < r.end and r.start < s.end for r in c.removed)]  # none in furniture
-            headline = headline_checker.check(article.text, doc.title, doc.sentences) if headline_checker else None
+            headline = headline_checker.check(article.text, doc.title, doc.sentences)
             yield Analysis(
                 id=article.id, title=article.title, text=article.text, source=article.source,
                 spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
@@ -79,9 +111,3 @@ def title_range(text: str, title: str | None = None) -> tuple[int, int] | None:
         return None
     start = first_line.index(stripped)
     return (start, start + len(stripped))
-
-
-def _looks_like_location(source: str) -> bool:
-    if source.startswith(("http://", "https://")) or source == "-":
-        return True
-    return "\n" not in source and len(source) < 4096 and Path(source).exists()

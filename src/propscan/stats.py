@@ -407,7 +407,10 @@ def plot_stats(stats: CorpusStats, path: str | Path, by: str | None = None) -> P
     path = Path(path)
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise PropscanError("the chart must be a .png or .svg file", source=str(path))
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise PropscanError("--plot needs the plots extra: pip install 'propscan[plots]'") from None
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure

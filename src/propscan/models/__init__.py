@@ -1,47 +1,120 @@
 """Detect: the propaganda detector and the headline checker, loaded lazily once per process.
 
-``PROPSCAN_MODEL`` chooses the detector (``lexicon`` for the fast word-list baseline); by default
-the trained model shipped in ``propscan/weights`` is used when present.
+``PROPSCAN_MODEL`` chooses the detector: ``trained`` (the default, the model shipped in
+``propscan/weights``) or ``lexicon`` (the fast word-list baseline). The word-list detector is used only
+when asked for: trained weights that cannot be loaded are an error, never a silent fallback, so a
+result always comes from the detector the user expects. ``PROPSCAN_WEIGHTS_DIR`` points both loaders
+at another folder laid out like ``propscan/weights`` (the detector's files, and ``stance/``).
 """
 
 from __future__ import annotations
 
 import os
-from functools import cache, lru_cache
+from functools import cache
+from pathlib import Path
 
 from propscan.errors import PropscanError
 from propscan.models.base import Detector
 
 DETECTORS = ("trained", "lexicon")
+SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+LEXICON_HINT = "PROPSCAN_MODEL=lexicon selects the word-list detector instead"
+_REINSTALL_HINT = "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model folder"
+# The trained detector's files, as models.trained names them (that module imports torch, which
+# check_models must not).
+_WEIGHTS_FILE, _CONFIG_FILE = "propaganda.safetensors", "propaganda.json"
+_STANCE_FILES = ("stance.json", "stance.npz")
+
+
+def weights_dir() -> Path:
+    """The folder the models are loaded from: ``PROPSCAN_WEIGHTS_DIR``, else the shipped weights."""
+    return Path(os.environ.get("PROPSCAN_WEIGHTS_DIR") or SHIPPED_WEIGHTS_DIR)
 
 
 def load_detector(name: str | None = None) -> Detector:
     """The detector named (or chosen by PROPSCAN_MODEL), loaded once per process and shared."""
+    name = _detector_name(name)
+    if name == "lexicon":
+        return _lexicon()
+    return _trained(weights_dir())
+
+
+def check_models(name: str | None = None) -> None:
+    """Raise the PropscanError that loading the models would raise for missing files or libraries,
+    without loading them: for a process that starts workers which load them (``propscan batch``),
+    so the user reads the reason once rather than a worker's crash."""
+    from importlib.util import find_spec
+
+    directory = weights_dir()
+    if _detector_name(name) == "trained":
+        for module in ("torch", "transformers", "safetensors"):
+            try:
+                found = find_spec(module) is not None
+            except (ImportError, ValueError):  # a module set to None in sys.modules: blocked
+                found = False
+            if not found:
+                raise PropscanError(f"the trained model cannot be loaded: no module named {module!r} "
+                                    f"(torch and transformers are needed); {LEXICON_HINT}")
+        _require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
+    _require_files(directory / "stance", _STANCE_FILES, "no headline checker", hint=_REINSTALL_HINT)
+
+
+def _detector_name(name: str | None) -> str:
     name = name or os.environ.get("PROPSCAN_MODEL") or "trained"
     if name not in DETECTORS:
         raise PropscanError(f"unknown model {name!r}; choose one of {', '.join(DETECTORS)}")
-    return _load(name)
+    return name
 
 
 @cache
-def _load(name: str) -> Detector:
+def _lexicon() -> Detector:
     from propscan.models.lexicon import LexiconDetector
 
-    if name == "trained":
-        try:
-            from propscan.models.trained import TrainedDetector, shipped_model_exists
-        except ImportError:
-            return LexiconDetector()
-        if shipped_model_exists():
-            return TrainedDetector.load()
     return LexiconDetector()
 
 
-@lru_cache(maxsize=1)
-def load_headline_checker():
-    """The shipped headline (stance) checker, or None when none is shipped."""
-    from propscan.models.stance import WEIGHTS_DIR, load_stance_model
+@cache
+def _trained(directory: Path) -> Detector:
+    try:
+        from propscan.models.trained import TrainedDetector
+    except ImportError as e:
+        raise PropscanError(f"the trained model cannot be loaded: {_first_line(e)} (torch and transformers "
+                            f"are needed); {LEXICON_HINT}") from None
+    _require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
+    try:
+        return TrainedDetector.load(directory)
+    except Exception as e:  # a corrupt or mismatched file: any reader's error means the same to the user
+        raise PropscanError(f"the trained model in {directory} cannot be loaded ({type(e).__name__}: "
+                            f"{_first_line(e)}); {LEXICON_HINT}") from None
 
-    if not (WEIGHTS_DIR / "stance.json").exists():
-        return None
-    return load_stance_model()
+
+def load_headline_checker():
+    """The headline (stance) checker, loaded once per process; a PropscanError when it cannot be."""
+    return _headline_checker(weights_dir() / "stance")
+
+
+@cache
+def _headline_checker(directory: Path):
+    try:
+        from propscan.models.stance import StanceModel
+    except ImportError as e:
+        raise PropscanError(f"the headline checker cannot be loaded: {_first_line(e)}") from None
+    _require_files(directory, _STANCE_FILES, "no headline checker", hint=_REINSTALL_HINT)
+    try:
+        return StanceModel.load(directory)
+    except PropscanError:
+        raise
+    except Exception as e:  # a corrupt file: numpy's and json's errors mean the same to the user
+        raise PropscanError(f"the headline checker in {directory} cannot be loaded ({type(e).__name__}: "
+                            f"{_first_line(e)})") from None
+
+
+def _require_files(directory: Path, names: tuple[str, ...], what: str, *, hint: str) -> None:
+    missing = [name for name in names if not (directory / name).is_file()]
+    if missing:
+        raise PropscanError(f"{what} in {directory} ({' and '.join(missing)} missing); {hint}")
+
+
+def _first_line(error: BaseException) -> str:
+    """An error's message cut to its first line, so the CLI's message stays one line."""
+    return (str(error).strip().splitlines() or [""])[0]

@@ -1,0 +1,103 @@
+"""Loud failures: weights that cannot be loaded stop the run with one line, never a silent fallback.
+
+The word-list detector runs only when asked for (PROPSCAN_MODEL=lexicon). The loaders are pointed at
+other folders with PROPSCAN_WEIGHTS_DIR, and the CLI runs as a user runs it: a real process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import propscan
+from propscan.models import SHIPPED_WEIGHTS_DIR
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "harbour-bridge.txt"
+
+
+def run_cli(*args: str, blocked: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    """``propscan ARGS`` in a new process; ``blocked`` modules fail to import there, as when not installed."""
+    code = "".join(f"sys.modules[{name!r}] = None\n" for name in blocked)
+    program = f"import sys\n{code}from propscan.cli import main\nmain()\n"
+    return subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("propscan: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def stance_only(tmp_path) -> Path:
+    """A weights folder with the headline checker but no trained detector."""
+    folder = tmp_path / "weights"
+    shutil.copytree(SHIPPED_WEIGHTS_DIR / "stance", folder / "stance")
+    return folder
+
+
+def test_no_trained_weights_is_one_line_naming_the_files_and_the_lexicon_switch(tmp_path):
+    result = run_cli("analyze", str(EXAMPLE), PROPSCAN_WEIGHTS_DIR=str(tmp_path), PROPSCAN_MODEL="")
+    assert_one_line_error(result, str(tmp_path), "propaganda.safetensors", "PROPSCAN_MODEL=lexicon")
+    assert result.stdout == ""
+
+
+def test_corrupt_trained_weights_are_one_line(stance_only):
+    shutil.copy(SHIPPED_WEIGHTS_DIR / "propaganda.json", stance_only)
+    (stance_only / "propaganda.safetensors").write_bytes(b"not a safetensors file")
+    result = run_cli("analyze", str(EXAMPLE), PROPSCAN_WEIGHTS_DIR=str(stance_only), PROPSCAN_MODEL="trained")
+    assert_one_line_error(result, "cannot be loaded", "PROPSCAN_MODEL=lexicon")
+
+
+def test_torch_that_cannot_be_imported_is_one_line():
+    result = run_cli("analyze", str(EXAMPLE), blocked=("torch",), PROPSCAN_MODEL="trained")
+    assert_one_line_error(result, "torch", "PROPSCAN_MODEL=lexicon")
+
+
+def test_no_headline_checker_is_one_line(tmp_path):
+    result = run_cli("analyze", str(EXAMPLE), PROPSCAN_WEIGHTS_DIR=str(tmp_path), PROPSCAN_MODEL="lexicon")
+    assert_one_line_error(result, "headline checker", "stance.json")
+
+
+def test_the_word_list_detector_runs_when_asked_for(stance_only):
+    result = run_cli("analyze", str(EXAMPLE), "--json", PROPSCAN_WEIGHTS_DIR=str(stance_only),
+                     PROPSCAN_MODEL="lexicon")
+    assert result.returncode == 0, result.stderr
+    assert '"model":"lexicon"' in result.stdout.replace(" ", "")
+
+
+def test_the_python_api_raises_a_propscan_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.delenv("PROPSCAN_MODEL", raising=False)
+    with pytest.raises(propscan.PropscanError, match="PROPSCAN_MODEL=lexicon"):
+        propscan.analyze("Some article text that will not be analyzed.")
+
+
+def test_check_models_says_the_same_without_loading(tmp_path, monkeypatch, stance_only):
+    from propscan.models import check_models
+    from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE
+
+    monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(propscan.PropscanError, match=f"{WEIGHTS_FILE} and {CONFIG_FILE} missing"):
+        check_models("trained")
+    with pytest.raises(propscan.PropscanError, match="no headline checker"):
+        check_models("lexicon")
+    with pytest.raises(propscan.PropscanError, match="unknown model"):
+        check_models("bigger")
+    monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(stance_only))
+    check_models("lexicon")
+    monkeypatch.delenv("PROPSCAN_WEIGHTS_DIR")
+    check_models("trained")
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(propscan.PropscanError, match="'transformers'"):
+        check_models("trained")
