@@ -481,7 +481,9 @@ def _mount_docs(app: FastAPI) -> None:
     """Swagger UI at /docs from the files of the swagger-ui-bundle package, so no CDN is needed.
 
     The page is ours rather than FastAPI's so that it has no inline script: its setup is
-    /static/docs.js, and the same Content-Security-Policy as every page applies.
+    /static/docs.js, and the same Content-Security-Policy as every page applies. The bundled
+    Swagger UI (4.x) reads OpenAPI 3.0 only, so it is given /docs/openapi.json, the same schema
+    written in 3.0 terms; /openapi.json stays the 3.1 schema FastAPI makes.
     """
     import swagger_ui_bundle
 
@@ -490,6 +492,52 @@ def _mount_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return HTMLResponse(_DOCS_PAGE)
+
+    @app.get("/docs/openapi.json", include_in_schema=False)
+    async def docs_schema() -> JSONResponse:
+        return JSONResponse(openapi_30(app.openapi()))
+
+
+def openapi_30(schema: dict) -> dict:
+    """An OpenAPI 3.1 document as 3.0 says it, for viewers that read only 3.0.
+
+    Covers what pydantic writes for these models: ``anyOf`` with ``{"type": "null"}`` becomes
+    ``nullable``, and a JSON Schema ``examples`` list becomes one ``example``.
+    """
+
+    def convert(node: object, in_schema: bool) -> object:
+        if isinstance(node, list):
+            return [convert(item, in_schema) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            child_is_schema = in_schema or key in ("schema", "schemas", "items", "properties",
+                                                   "additionalProperties")
+            out[key] = convert(value, child_is_schema if key != "properties" else True)
+        if not in_schema:
+            return out
+        options = out.get("anyOf")
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del out["anyOf"]
+            if len(rest) == 1 and "$ref" not in rest[0]:
+                out = {**rest[0], **out}
+            elif len(rest) == 1:
+                out["allOf"] = rest
+            else:
+                out["anyOf"] = rest
+            out["nullable"] = True
+        if isinstance(out.get("examples"), list):
+            examples = out.pop("examples")
+            if examples:
+                out["example"] = examples[0]
+        return out
+
+    converted = convert(schema, False)
+    assert isinstance(converted, dict)
+    converted["openapi"] = "3.0.3"
+    return converted
 
 
 _DOCS_PAGE = """<!doctype html>

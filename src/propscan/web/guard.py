@@ -34,7 +34,8 @@ WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 SESSION_COOKIE = "propscan_session"
 SESSION_MAX_AGE = 30 * 24 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPEN_PATHS = frozenset({"/healthz", "/api/techniques", "/login", "/docs", "/openapi.json", "/favicon.ico"})
+OPEN_PATHS = frozenset({"/healthz", "/api/techniques", "/login", "/docs", "/docs/openapi.json", "/openapi.json",
+                        "/favicon.ico"})
 OPEN_PREFIXES = ("/static/", "/docs-assets/")
 # The pages run only the app's own script and styles; /docs runs the self-hosted Swagger UI, whose
 # styles and icons are inline (style attributes, data: images). Nothing is loaded from elsewhere.
