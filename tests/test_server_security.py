@@ -7,16 +7,12 @@ in a real browser (Debian's Chromium via Playwright) for the login form and the 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from serving import run_cli, start_serve, stop_serve
 
 from propscan.web.app import create_app
 from propscan.web.guard import SESSION_COOKIE, served_hosts
@@ -228,11 +224,6 @@ def test_the_docs_page_reads_a_3_0_rendering_of_the_same_schema(tmp_path):
 # -- propscan serve -----------------------------------------------------------------------------
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "propscan.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
-
-
 @pytest.mark.parametrize("args", [
     ["--host", "0.0.0.0"], ["--host", "::"], ["--host", "192.168.1.20"], ["--host", "example.org"],
     ["--host", "0.0.0.0", "--token", "  "], ["--port", "70000"], ["--port", "0"], ["--port", "-1"],
@@ -245,44 +236,6 @@ def test_serve_refuses_bad_settings_in_one_line_without_serving(tmp_path, args):
     assert "Traceback" not in done.stderr and done.stdout == ""
     if args[:2] == ["--host", "0.0.0.0"] and len(args) == 2:
         assert "--token" in done.stderr and "PROPSCAN_TOKEN" in done.stderr and "--no-auth" in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_serve(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """`propscan serve` on a free port, once /healthz answers; output goes to one pipe."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "propscan.cli", "serve", "--port", str(port), *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, **(env or {})})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"propscan serve stopped: {process.stdout.read()}")
-        try:
-            if httpx.get(url + "/healthz", timeout=5).status_code in (200, 503):
-                return process, url
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("propscan serve did not start")
-        time.sleep(0.1)
-
-
-def stop_serve(process: subprocess.Popen) -> str:
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    return output
 
 
 def test_serve_with_the_token_from_the_environment_checks_it_and_never_logs_it(tmp_path):
