@@ -275,11 +275,15 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
         analysis = await run_in_threadpool(store.get, id)
         if analysis is None:
             return page(request, "missing.html", {"id": id}, status_code=404)
-        return page(request, "analysis.html", {
-            "id": id, "a": analysis, "segments": view.segments(analysis), "data": view.page_data(analysis),
-            "counts": view.technique_counts(analysis), "bars": view.sentence_bars(analysis),
-            "removed": view.removed_pieces(analysis), "techniques": TECHNIQUES,
-        })
+
+        def render() -> HTMLResponse:  # a long article's page takes a while: not on the event loop
+            return page(request, "analysis.html", {
+                "id": id, "a": analysis, "segments": view.segments(analysis), "data": view.page_data(analysis),
+                "counts": view.technique_counts(analysis), "bars": view.sentence_bars(analysis),
+                "removed": view.removed_pieces(analysis), "techniques": TECHNIQUES,
+            })
+
+        return await run_in_threadpool(render)
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
     async def stats_page(request: Request) -> HTMLResponse:
