@@ -226,3 +226,18 @@ def test_a_read_only_store_answers_reads_and_refuses_writes_with_503(tmp_path):
     finally:
         output = stop_serve(process)
     assert "Traceback" not in output
+
+
+def test_a_bug_is_a_json_500_with_the_security_headers(tmp_path):
+    with TestClient(create_app(tmp_path / "db.sqlite3"), raise_server_exceptions=False) as client:
+        store = client.app.state.store
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a bug")
+
+        store.search = broken
+        response = client.get("/api/analyses")
+        assert response.status_code == 500
+        assert response.json() == {"error": "internal error"}, "the bug's message is not shown to clients"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" in response.headers

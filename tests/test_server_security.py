@@ -227,7 +227,8 @@ def test_the_docs_page_reads_a_3_0_rendering_of_the_same_schema(tmp_path):
 @pytest.mark.parametrize("args", [
     ["--host", "0.0.0.0"], ["--host", "::"], ["--host", "192.168.1.20"], ["--host", "example.org"],
     ["--host", "0.0.0.0", "--token", "  "], ["--port", "70000"], ["--port", "0"], ["--port", "-1"],
-    ["--public-read"], ["--token", "x", "--no-auth"],
+    ["--public-read"], ["--token", "x", "--no-auth"], ["--allowed-host", "https://scan.example.org/"],
+    ["--allowed-host", "scan.example.org:8000"], ["--allowed-host", ""],
 ])
 def test_serve_refuses_bad_settings_in_one_line_without_serving(tmp_path, args):
     done = run_cli("serve", "--db", str(tmp_path / "db.sqlite3"), *args)

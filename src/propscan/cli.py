@@ -315,6 +315,9 @@ def serve(
         raise fail("--token is blank; give a secret, or leave it out")
     if token is not None and no_auth:
         raise fail("--no-auth and a token contradict each other; give one of them")
+    for name in allowed_host or ():
+        if not name.strip() or any(c in name for c in "/@ \t") or name.count(":") == 1 and not name.startswith("["):
+            raise fail(f"--allowed-host takes a host name or address such as scan.example.org, not {name!r}")
     if public_read and token is None:
         raise fail("--public-read needs a token (--token or PROPSCAN_TOKEN): without one everything is open")
     try:
