@@ -317,3 +317,15 @@ def test_in_a_browser_the_page_asks_for_the_token_once_and_docs_work_under_the_c
         assert not problems, problems
     finally:
         stop_serve(process)
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = run_cli("serve", "--port", str(taken.getsockname()[1]), "--db", str(tmp_path / "db.sqlite3"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("propscan: cannot listen on 127.0.0.1 port ") and done.stderr.count("\n") == 1
+    assert done.stdout == ""

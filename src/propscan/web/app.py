@@ -588,6 +588,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None 
     import uvicorn
 
     check_exposure(host, token, no_auth)
+    listener = _listen(host, port)
     extra = tuple(allowed_hosts)
     app = create_app(db_path, max_body_bytes, allow_private_urls=allow_private_urls, token=token,
                      public_read=public_read, allowed_hosts=served_hosts(host, extra), trusted_origins=extra)
@@ -595,4 +596,26 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None 
     access = "a token is needed" + (" to write and delete" if public_read else "") if token else "no token"
     print(f"propscan: store {app.state.store.path}; open http://{shown}:{port}/ (API docs at /docs); {access}",
           flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=[listener])
+
+
+def _listen(host: str, port: int):
+    """A socket bound to ``host``:``port``, or one line that says why not (in use, not allowed, no such host).
+
+    Bound before the model loads, so a port in use is reported at once and not as uvicorn's log.
+    """
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise PropscanError(f"--host {host}: not an address of this machine ({e})") from None
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as e:
+        listener.close()
+        raise PropscanError(f"cannot listen on {host} port {port} ({e.strerror or e})") from None
+    return listener
