@@ -193,6 +193,8 @@ def batch(
 
     try:
         with Store(db) as store:
+            store.check_integrity()
+            store.check_writable()
             report = run_batch(inputs, store, workers=workers, dask=dask, progress=progress_for(),
                                allow_private=allow_private, max_bytes=max_bytes)
     except PropscanError as e:
@@ -243,7 +245,7 @@ def export(
 ) -> None:
     """Export every stored analysis; label-studio also writes its labeling config beside -o FILE."""
     from propscan.deliver.export import export as export_analyses
-    from propscan.deliver.export import label_config_path, label_studio_config
+    from propscan.deliver.export import label_config_path, label_studio_config, replacing_file
     from propscan.store import Store
 
     try:
@@ -251,11 +253,12 @@ def export(
             if output is None:
                 export_analyses(store.iter_analyses(), fmt, sys.stdout)
                 return
-            with open(output, "w", encoding="utf-8", newline="") as out:
+            with replacing_file(output) as out:
                 n = export_analyses(store.iter_analyses(), fmt, out)
             if fmt == "label-studio":
                 config = label_config_path(output)
-                config.write_text(label_studio_config(), encoding="utf-8")
+                with replacing_file(config) as out:
+                    out.write(label_studio_config())
                 typer.echo(f"labeling config written to {config}", err=True)
     except BrokenPipeError:  # the reader of stdout (head, less) stopped early: not an error
         import os
@@ -317,9 +320,10 @@ def train(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the app to the network.")]
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback (e.g. 0.0.0.0) exposes the "
+                                      "app to the network and needs --token (or --no-auth).")]
     = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8000,
     db: Annotated[str | None, typer.Option(help="SQLite file of stored analyses (default: in the user's data "
                                            "directory).")] = None,
     max_body: Annotated[int, typer.Option("--max-body", help="Largest request body accepted, in bytes.")]
@@ -327,13 +331,43 @@ def serve(
     allow_private: Annotated[bool, typer.Option(
         "--allow-private", help="Let submitted URLs reach loopback, private and other non-public addresses.")]
     = False,
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="PROPSCAN_TOKEN", show_envvar=True,
+        help="A secret that API clients send as 'Authorization: Bearer TOKEN' and that the page asks for once; "
+        "prefer the environment variable, which other users of the machine cannot see.")] = None,
+    public_read: Annotated[bool, typer.Option(
+        "--public-read", help="With a token: let anyone read (GET); analyzing and deleting still need it.")] = False,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="Another name the server answers to (the Host header), e.g. its DNS name or "
+        "LAN address; repeat for more. Loopback names and --host are always served.")] = None,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="Serve a non-loopback --host without a token: anyone who reaches it can read and "
+        "delete every stored analysis.")] = False,
 ) -> None:
     """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
+    from propscan.web.app import check_exposure
     from propscan.web.app import serve as run_server
 
+    if not 1 <= port <= 65535:
+        raise fail(f"--port must be between 1 and 65535 (got {port})")
     if max_body < 1:
         raise fail("--max-body must be a positive number of bytes")
-    run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private)
+    token = token or None  # an empty PROPSCAN_TOKEN means no token
+    if token is not None and not token.strip():
+        raise fail("--token is blank; give a secret, or leave it out")
+    if token is not None and no_auth:
+        raise fail("--no-auth and a token contradict each other; give one of them")
+    for name in allowed_host or ():
+        if not name.strip() or any(c in name for c in "/@ \t") or name.count(":") == 1 and not name.startswith("["):
+            raise fail(f"--allowed-host takes a host name or address such as scan.example.org, not {name!r}")
+    if public_read and token is None:
+        raise fail("--public-read needs a token (--token or PROPSCAN_TOKEN): without one everything is open")
+    try:
+        check_exposure(host, token, no_auth)
+        run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private,
+                   token=token, public_read=public_read, allowed_hosts=allowed_host or (), no_auth=no_auth)
+    except PropscanError as e:
+        raise fail(str(e)) from None
 
 
 @app.command()

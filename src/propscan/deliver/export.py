@@ -10,14 +10,19 @@
   prediction, for review in Label Studio; ``LABEL_CONFIG`` is the labeling configuration to create
   the project with (written next to the tasks as ``<name>.label-config.xml``).
 
-Exports stream: analyses are read from the store a chunk at a time and written as they come.
+Exports stream: analyses are read from the store a chunk at a time and written as they come. A
+file is written beside its target and renamed over it at the end (``replacing_file``), so a run
+that fails half-way (a damaged store, a full disk) leaves no partial or empty file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import quoteattr
@@ -118,3 +123,40 @@ def label_config_path(tasks_path: str | Path) -> Path:
     """Where the labeling configuration goes beside a tasks file: ``tasks.json`` → ``tasks.label-config.xml``."""
     path = Path(tasks_path)
     return path.with_name(path.stem + ".label-config.xml")
+
+
+@contextlib.contextmanager
+def replacing_file(path: str | Path) -> Iterator[TextIO]:
+    """A text file to write that appears at ``path`` only once it is complete.
+
+    It is written as a hidden temporary file in the same folder and renamed over ``path`` when the
+    block ends without an error; on an error it is removed and ``path`` is left as it was. Paths
+    that are not regular files (``/dev/stdout``, a named pipe) are written directly.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(target)) from None
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            yield out
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        else:
+            os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

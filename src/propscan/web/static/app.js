@@ -12,7 +12,12 @@
     deleteButton.addEventListener("click", async function () {
       if (!window.confirm("Delete this stored analysis?")) return;
       const response = await fetch("/api/analyses/" + encodeURIComponent(deleteButton.dataset.id), { method: "DELETE" });
-      if (response.ok) window.location.href = "/analyses";
+      if (response.ok) {
+        window.location.href = "/analyses";
+      } else {
+        const body = await response.json().catch(function () { return {}; });
+        window.alert(body.error || "The analysis could not be deleted (HTTP " + response.status + ").");
+      }
     });
   }
 
