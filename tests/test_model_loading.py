@@ -101,3 +101,18 @@ def test_check_models_says_the_same_without_loading(tmp_path, monkeypatch, stanc
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(propscan.PropscanError, match="'transformers'"):
         check_models("trained")
+
+
+@pytest.mark.parametrize("command", [["batch", "ARTICLE", "--db", "DB"], ["serve", "--port", "1"]])
+def test_batch_and_serve_without_weights_stop_with_one_line(tmp_path, command):
+    article = tmp_path / "a.txt"
+    article.write_text("Headline\n\nA body sentence.\n")
+    args = [str(article) if a == "ARTICLE" else str(tmp_path / "s.db") if a == "DB" else a for a in command]
+    empty = tmp_path / "weights"
+    empty.mkdir()
+    result = subprocess.run([sys.executable, "-m", "propscan.cli", *args], capture_output=True, text=True,
+                            env={**os.environ, "PROPSCAN_WEIGHTS_DIR": str(empty)}, timeout=120)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("propscan: ") and "PROPSCAN_MODEL=lexicon" in lines[0]

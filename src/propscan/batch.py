@@ -28,7 +28,7 @@ from typing import Literal, Protocol, TextIO
 
 from propscan.document import Analysis, Article
 from propscan.errors import PropscanError
-from propscan.models import DETECTORS, load_detector
+from propscan.models import DETECTORS, check_models, load_detector
 from propscan.pipeline import BATCH_SIZE, analyze_many
 from propscan.store import Store, content_hash
 
@@ -92,6 +92,7 @@ def run_batch(inputs: Iterable[str], store: Store, *, workers: int | None = None
     model_name = model or os.environ.get("PROPSCAN_MODEL") or "trained"
     if model_name not in DETECTORS:
         raise PropscanError(f"unknown model {model_name!r}; choose one of {', '.join(DETECTORS)}")
+    check_models(model_name)  # the reason, once, rather than every worker's crash
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise PropscanError(f"--workers must be at least 1, not {workers}")

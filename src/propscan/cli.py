@@ -345,6 +345,7 @@ def serve(
         "delete every stored analysis.")] = False,
 ) -> None:
     """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
+    from propscan.models import check_models
     from propscan.web.app import check_exposure
     from propscan.web.app import serve as run_server
 
@@ -364,6 +365,7 @@ def serve(
         raise fail("--public-read needs a token (--token or PROPSCAN_TOKEN): without one everything is open")
     try:
         check_exposure(host, token, no_auth)
+        check_models()  # one line now, rather than a traceback from the server's start-up
         run_server(host=host, port=port, db_path=db, max_body_bytes=max_body, allow_private_urls=allow_private,
                    token=token, public_read=public_read, allowed_hosts=allowed_host or (), no_auth=no_auth)
     except PropscanError as e:
