@@ -51,6 +51,10 @@ def analyze(
         "--color/--no-color", help="Colour the report, or write it as plain text with spans marked inline "
         "\\[default: colour on a terminal unless NO_COLOR is set, plain text when piped].",
         show_default=False)] = None,
+    min_confidence: Annotated[float | None, typer.Option(
+        "--min-confidence", min=0.0, max=1.0, help="Show spans from this confidence on (the calibrated probability "
+        "that a span is right) \\[default: the model's precision-first threshold, 0.35 for the shipped model]; "
+        "0 shows every span the model decoded.", show_default=False)] = None,
 ) -> None:
     """Analyze articles and show their propaganda techniques.
 
@@ -94,6 +98,7 @@ def analyze(
     console = Console(force_terminal=True) if colour else Console()
     try:
         for analysis in analyze_many(readable_articles()):
+            analysis = analysis.shown(min_confidence)
             if json_output:
                 sys.stdout.write(analysis.to_json() + "\n")
                 sys.stdout.flush()

@@ -120,6 +120,9 @@ class Analysis(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     headline: HeadlineCheck | None = None
     model: str | None = None
+    # Spans below this confidence are not shown by default (the model's precision-first threshold);
+    # ``shown`` applies it, or another.
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _offsets_point_into_text(self) -> Analysis:
@@ -137,6 +140,12 @@ class Analysis(BaseModel):
                 if self.text[e.start:e.end] != e.text:
                     raise ValueError(f"evidence {e.start}-{e.end} does not match the article text")
         return self
+
+    def shown(self, min_confidence: float | None = None) -> Analysis:
+        """This analysis with only the spans of at least ``min_confidence`` (default: its own threshold)."""
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        return self.model_copy(update={"spans": [s for s in self.spans if s.confidence >= threshold],
+                                       "min_confidence": threshold})
 
     def to_json(self, **kwargs) -> str:
         return self.model_dump_json(**kwargs)

@@ -87,6 +87,7 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
                 spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
                 sentences=sentences, score=_article_score(sentences), removed=c.removed,
                 language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
+                min_confidence=getattr(detector, "default_min_confidence", 0.0),
             )
 
 

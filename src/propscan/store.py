@@ -219,6 +219,7 @@ class Store:
             row = conn.execute("SELECT id, json FROM analyses WHERE content_hash = ?", (digest,)).fetchone()
             if row:
                 return row["id"], Analysis.model_validate_json(row["json"]), False
+            shown = analysis.shown()  # the counts and span rows are of what reports show
             stored_id = digest[:ID_LENGTH]
             if conn.execute("SELECT 1 FROM analyses WHERE id = ?", (stored_id,)).fetchone():
                 stored_id = digest  # a 64-bit prefix collision: fall back to the whole hash
@@ -227,12 +228,12 @@ class Store:
                 " n_technique_sentences, n_spans, model, created_at, json)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (stored_id, digest, analysis.title, _source_label(analysis), analysis.source.date,
-                 analysis.score, len(analysis.sentences), _technique_sentence_count(analysis),
-                 len(analysis.spans), analysis.model, _now(), analysis.model_dump_json()),
+                 analysis.score, len(analysis.sentences), _technique_sentence_count(shown),
+                 len(shown.spans), analysis.model, _now(), analysis.model_dump_json()),
             )
             conn.executemany(
                 'INSERT INTO spans (analysis_id, technique, start, "end", confidence) VALUES (?, ?, ?, ?, ?)',
-                [(stored_id, s.technique, s.start, s.end, s.confidence) for s in analysis.spans],
+                [(stored_id, s.technique, s.start, s.end, s.confidence) for s in shown.spans],
             )
             conn.execute("INSERT INTO analyses_fts (rowid, title, text) VALUES (?, ?, ?)",
                          (cursor.lastrowid, analysis.title, analysis.text))
@@ -332,14 +333,15 @@ class Store:
             raise _RollBack
 
     def iter_analyses(self) -> Iterator[tuple[str, Analysis]]:
-        """Every stored analysis, oldest first, read a chunk at a time (safe to write meanwhile)."""
+        """Every stored analysis, oldest first, read a chunk at a time (safe to write meanwhile), with the
+        spans its reports show (``Analysis.shown``): statistics and exports count what a reader sees."""
         last = 0
         while True:
             with self._errors():
                 rows = self._conn().execute(
                     "SELECT seq, id, json FROM analyses WHERE seq > ? ORDER BY seq LIMIT ?", (last, _ITER_CHUNK)
                 ).fetchall()
-                chunk = [(row["id"], Analysis.model_validate_json(row["json"])) for row in rows]
+                chunk = [(row["id"], Analysis.model_validate_json(row["json"]).shown()) for row in rows]
             if not rows:
                 return
             yield from chunk
@@ -360,7 +362,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield row["id"], Analysis.model_validate_json(row["json"])
+                yield row["id"], Analysis.model_validate_json(row["json"]).shown()
             last = rows[-1]["seq"]
 
     # -- batch failures ------------------------------------------------------------------------

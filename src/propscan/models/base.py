@@ -43,6 +43,8 @@ class Detection:
 
 class Detector(Protocol):
     name: str
+    # Reports show spans from this confidence on (the output keeps every decoded span).
+    default_min_confidence: float
 
     def detect(self, docs: Sequence[DetectInput]) -> list[Detection]:
         """Regions, technique spans and sentence scores for each document."""

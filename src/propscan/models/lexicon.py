@@ -38,6 +38,7 @@ CONFIDENCE = 0.6
 
 class LexiconDetector:
     name = "lexicon"
+    default_min_confidence = 0.0  # its confidences are fixed cue weights, not probabilities to threshold
 
     def _spans(self, doc: DetectInput) -> list[TechniqueSpan]:
         found = []

@@ -73,6 +73,9 @@ class AnalyzeRequest(BaseModel):
     html: str | None = Field(None, description="The article's web page as HTML.")
     title: str | None = Field(None, description="The title, when the text's first line is not it.")
     source: str | None = Field(None, description="Where the article came from: a URL or a site name.")
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0, description=(
+        "Show spans from this confidence on (the calibrated probability that a span is right); default: "
+        "the model's precision-first threshold. Every decoded span is stored, so a lower value shows more."))
 
     @field_validator("text", "url", "html", "title", "source")
     @classmethod
@@ -173,7 +176,8 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
         return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
 
     async def analyze_request(body: AnalyzeRequest, path: str | None = None) -> StoredAnalysis:
-        return await in_analysis_thread(_read_analyze_store, store, body, allow_private_urls, path)
+        stored = await in_analysis_thread(_read_analyze_store, store, body, allow_private_urls, path)
+        return stored.shown(body.min_confidence)
 
     # -- errors: one JSON shape, {"error": "..."} ----------------------------------------------
 
@@ -213,8 +217,10 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
 
     @app.get("/api/analyses/{id}", response_model=StoredAnalysis, tags=["analyses"],
              responses={404: {"model": ErrorMessage}})
-    async def api_get(id: str) -> StoredAnalysis:
-        return _stored(id, await run_in_threadpool(store.get, id))
+    async def api_get(id: str, min_confidence: Annotated[float | None, Query(
+            ge=0.0, le=1.0, description="Show spans from this confidence on (default: the model's threshold)")] = None,
+    ) -> StoredAnalysis:
+        return _stored(id, await run_in_threadpool(store.get, id)).shown(min_confidence)
 
     @app.delete("/api/analyses/{id}", status_code=204, tags=["analyses"], responses={404: {"model": ErrorMessage}})
     async def api_delete(id: str) -> Response:
