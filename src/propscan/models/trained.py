@@ -50,16 +50,43 @@ class Prepared:
         return np.concatenate([[0], np.cumsum(np.asarray(blank, dtype=bool) | self.enc.after_gap)])
 
     def sentences_of(self, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
-        """For each span, the sentence (or title) holding most of it; the span itself if none does."""
-        bounds = np.asarray(self.doc.sentences + ([self.doc.title] if self.doc.title else []),
-                            dtype=np.int64).reshape(-1, 2)
-        if not len(bounds):
-            return [(int(s), int(e)) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
-        overlap = (np.minimum(bounds[None, :, 1], ends[:, None]) - np.maximum(bounds[None, :, 0], starts[:, None]))
-        best = overlap.argmax(1)  # the first of equal overlaps, as a scan in order would pick
-        found = overlap[np.arange(len(starts)), best] > 0
-        return [(int(bounds[k, 0]), int(bounds[k, 1])) if ok else (int(s), int(e))
-                for k, ok, s, e in zip(best.tolist(), found.tolist(), starts.tolist(), ends.tolist(), strict=True)]
+        """For each span, the sentence (or title) holding most of it; the span itself if none does.
+
+        Of equal overlaps the first sentence wins, and the title only when it holds strictly more.
+        Memory and time grow with spans + sentences, never with their product: the sentences are in
+        order and do not overlap, so a span overlaps a run of consecutive ones, of which only the
+        first and last can be cut; the longest of those in between comes from a range-maximum table.
+        """
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        bounds = np.asarray(self.doc.sentences, dtype=np.int64).reshape(-1, 2)
+        if len(bounds) > 1 and bool((bounds[1:, 0] < bounds[:-1, 1]).any()):
+            raise ValueError("sentences must be in order and must not overlap")
+        best_overlap = np.zeros(len(starts), dtype=np.int64)  # <= 0: no sentence holds any of the span
+        chosen = np.stack([starts, ends], axis=1)
+        if len(bounds):
+            first = np.searchsorted(bounds[:, 1], starts, side="right")  # the first sentence ending after start
+            stop = np.searchsorted(bounds[:, 0], ends, side="left")  # past the last one starting before end
+            last = stop - 1
+            best = np.minimum(first, len(bounds) - 1)
+            best_overlap = np.where(stop > first, _overlap(bounds[best], starts, ends), 0)
+            inner = _RangeMax(bounds[:, 1] - bounds[:, 0])
+            has_inner = last - first >= 2
+            k = inner.argmax(first + 1, np.maximum(last, first + 2))
+            inner_overlap = bounds[k, 1] - bounds[k, 0]
+            better = has_inner & (inner_overlap > best_overlap)
+            best, best_overlap = np.where(better, k, best), np.where(better, inner_overlap, best_overlap)
+            last = np.maximum(last, 0)
+            last_overlap = _overlap(bounds[last], starts, ends)
+            better = (last > first) & (last_overlap > best_overlap)
+            best, best_overlap = np.where(better, last, best), np.where(better, last_overlap, best_overlap)
+            found = best_overlap > 0
+            chosen[found] = bounds[best[found]]
+        if self.doc.title:
+            title = np.asarray(self.doc.title, dtype=np.int64).reshape(1, 2)
+            title_overlap = _overlap(title, starts, ends)
+            better = (title_overlap > best_overlap) & (title_overlap > 0)
+            chosen[better] = title[0]
+        return [(int(s), int(e)) for s, e in chosen.tolist()]
 
     def span_inputs(self, spans: Sequence[tuple[int, int]]):
         """The span head's inputs for character spans: token ranges, their sentences' token ranges
@@ -79,6 +106,41 @@ class Prepared:
                     for (start, end), sentence in zip(spans, sentences, strict=True)]
         return (token_ranges(bounds), token_ranges(sentence_bounds),
                 np.asarray(features, dtype=np.float32).reshape(len(spans), -1))
+
+
+def _overlap(bounds: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """How many characters of each span [starts, ends) lie in its row of ``bounds`` (<= 0: none)."""
+    return np.minimum(bounds[:, 1], ends) - np.maximum(bounds[:, 0], starts)
+
+
+class _RangeMax:
+    """The index of the largest value in ``values[a:b]`` (the first of equals), for many ranges at
+    once: a sparse table of n log n indices, built once."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.levels = [np.arange(len(values))]
+        width = 1
+        while 2 * width <= len(values):
+            below = self.levels[-1]
+            left, right = below[:len(below) - width], below[width:]
+            self.levels.append(np.where(values[right] > values[left], right, left))
+            width *= 2
+
+    def argmax(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For ranges with a < b <= len(values); other ranges get any index."""
+        n = len(self.values)
+        a = np.clip(a, 0, max(n - 1, 0))
+        b = np.clip(b, a + 1, n)
+        level = np.floor(np.log2(np.maximum(b - a, 1))).astype(np.int64)
+        out = np.zeros(len(a), dtype=np.int64)
+        for j in np.unique(level).tolist():
+            rows = level == j
+            table = self.levels[j]
+            left, right = table[a[rows]], table[b[rows] - (1 << j)]
+            # On equal values the left block's first maximum comes no later than the right one's.
+            out[rows] = np.where(self.values[right] > self.values[left], right, left)
+        return out
 
 
 def prepare(tokenizer, doc: DetectInput, also: Sequence[tuple[int, int]] = ()) -> Prepared:
@@ -312,6 +374,9 @@ def quantize_int8(net: PropagandaNet) -> PropagandaNet:
         return torch.ao.quantization.quantize_dynamic(net, layers, dtype=torch.qint8)
 
 
+SPAN_CHUNK = 8192  # spans whose probabilities are computed at once
+
+
 def span_probs(net: PropagandaNet, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]],
                voter: str = "span") -> np.ndarray:
     """(n_spans, 14) probabilities for character spans: the span head's (which technique, given that
@@ -319,6 +384,11 @@ def span_probs(net: PropagandaNet, prep: Prepared, states: torch.Tensor, spans: 
     verifier's (whether it is a span of each technique, independently)."""
     if not spans:
         return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
+    if len(spans) > SPAN_CHUNK:
+        # Each span's inputs take about 6 kB: a long article's many spans go through in chunks, so
+        # memory stays flat however many there are.
+        return np.concatenate([span_probs(net, prep, states, spans[i:i + SPAN_CHUNK], voter)
+                               for i in range(0, len(spans), SPAN_CHUNK)])
     with torch.inference_mode():
         rows = net.span_rows(states, *prep.span_inputs(spans))
         if voter == "verifier" and net.verifiers is not None:
