@@ -261,7 +261,10 @@ def _csv_rows(handle: BinaryIO, limit: int, max_bytes: int) -> Iterator[tuple[in
             # what a quote left open does to the rows after it)
             parsed = list(csv.reader(record, strict=True))
         except csv.Error as e:
-            parsed = [f"not valid CSV ({e})"]
+            first = number - len(record) + 1
+            parsed = [f"not valid CSV ({e})" if first == number else
+                      f"not valid CSV in the row on lines {first:,}-{number:,} ({e}; is a quote left open "
+                      f"on line {first:,}?)"]
         if len(parsed) > 1:
             parsed = ["not valid CSV (a line break where a row cannot have one)"]
         values = parsed[0] if parsed else []
