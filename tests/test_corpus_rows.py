@@ -65,8 +65,8 @@ def test_json_nested_too_deeply_fails_its_row_and_the_rest_are_analyzed(tmp_path
                                               ('{"a": 1}', "an object"), ("true", "true or false")])
 def test_a_text_that_is_not_a_string_fails_its_row(tmp_path, value, kind):
     path = tmp_path / "values.jsonl"
-    path.write_text(GOOD % 1 + '{"text": %s}\n' % value + '{"title": %s, "text": "x"}\n' % value + GOOD % 4,
-                    encoding="utf-8")
+    rows = [f'{{"text": {value}}}', f'{{"title": {value}, "text": "x"}}']
+    path.write_text(GOOD % 1 + "\n".join(rows) + "\n" + GOOD % 4, encoding="utf-8")
     items = read(path)
     assert kinds(items) == ["ok", "failed", "failed", "ok"]
     assert failures(items) == {f"{path}:2": f"text must be a string, not {kind}",

@@ -111,8 +111,8 @@ def test_windows_end_where_sentences_end_and_hold_at_most_the_window():
     enc = encode_article(load_tokenizer(), text, sentences)
     cuts = {int(np.searchsorted(enc.starts, s)) for s, _ in sentences} | {len(enc.ids)}
     assert enc.windows[0][0] == 0 and enc.windows[-1][1] == len(enc.ids)
-    for (a, b), (next_a, _) in zip(enc.windows, enc.windows[1:], strict=False):
-        assert b == next_a
+    for (_, end), (next_start, _) in zip(enc.windows, enc.windows[1:], strict=False):
+        assert end == next_start
     for a, b in enc.windows:
         assert 0 < b - a <= WINDOW - 2
         fitting = [c for c in cuts if a < c <= a + WINDOW - 2]
