@@ -179,3 +179,28 @@ def test_a_corpus_line_longer_than_the_limit_fails_alone_and_is_not_read_whole(t
     assert items[1] == ReadFailure(f"{corpus}:2", "too large: the line is over 40,000 bytes, 4 times the limit "
                                    "of 10,000 (raise it with --max-bytes)")
     assert peak < 1_000_000, peak  # the 2 MB line was skipped in pieces, never held whole
+
+
+def _widened_char_by_char(text: str, start: int, end: int) -> tuple[int, int]:
+    def inside(i: int) -> bool:
+        return 0 <= i < len(text) and (text[i].isalnum() or (
+            text[i] in "-'’" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()))
+
+    while start > 0 and inside(start - 1):
+        start -= 1
+    while end < len(text) and inside(end):
+        end += 1
+    return start, end
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_widen_to_the_same_whole_words_as_a_walk_over_the_characters(seed):
+    from propscan.models.trained import _Words
+
+    rng = random.Random(seed)
+    text = "".join(rng.choice("ab1é-'’ .\n_") for _ in range(rng.choice([0, 1, 2, 3, 50, 400])))
+    words = _Words(text)
+    for _ in range(200):
+        start = rng.randint(0, len(text))
+        end = rng.randint(start, len(text))
+        assert words.widen(start, end) == _widened_char_by_char(text, start, end)

@@ -43,6 +43,10 @@ class Prepared:
     normalized: str
 
     @cached_property
+    def words(self) -> _Words:
+        return _Words(self.doc.text)
+
+    @cached_property
     def blank_before(self) -> np.ndarray:
         """blank_before[i]: how many of the tokens before token i follow a blank line or left-out
         text (removed furniture, which the encoder never read); a run never crosses either."""
@@ -191,18 +195,32 @@ class DecodeSettings:
     flc_vote: str = "span"
 
 
-def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) widened to whole words; a hyphen or apostrophe inside a word ("hard-working",
-    "nation's") does not end it."""
-    def inside(i: int) -> bool:
-        return 0 <= i < len(text) and (text[i].isalnum() or (
-            text[i] in "-'’" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()))
+class _Words:
+    """Where each character's word starts and ends, found once per text, so that widening a run to
+    whole words does not walk the characters again for every run (a run in a hyphenated chain
+    thousands of characters long would). A word is letters and digits; a hyphen or apostrophe
+    between two of them ("hard-working", "nation's") does not end it."""
 
-    while start > 0 and inside(start - 1):
-        start -= 1
-    while end < len(text) and inside(end):
-        end += 1
-    return start, end
+    def __init__(self, text: str) -> None:
+        n = len(text)
+        alnum = np.fromiter((c.isalnum() for c in text), dtype=bool, count=n)
+        joiner = np.fromiter((c in "-'’" for c in text), dtype=bool, count=n)
+        joiner[[0, -1] if n else []] = False
+        joiner[1:-1] &= alnum[:-2] & alnum[2:]
+        self.inside = alnum | joiner
+        positions = np.arange(n, dtype=np.int64)
+        # A word's first character: one past the last character before it that is not in a word;
+        # its end: the first character after it that is not in one.
+        self.first = np.maximum.accumulate(np.where(self.inside, 0, positions + 1)) if n else positions
+        self.end = np.minimum.accumulate(np.where(self.inside, n, positions)[::-1])[::-1] if n else positions
+
+    def widen(self, start: int, end: int) -> tuple[int, int]:
+        """[start, end) widened to whole words."""
+        if start > 0 and self.inside[start - 1]:
+            start = int(self.first[start - 1])
+        if end < len(self.inside) and self.inside[end]:
+            end = int(self.end[end])
+        return start, end
 
 
 # Words a technique span does not end on: of the corpus's 5,075 technique spans, 32 end on one of them
@@ -213,10 +231,10 @@ TRAILING = frozenset({"a", "an", "the", "of", "to", "in", "on", "at", "by", "for
                       "as"})
 
 
-def _last_word(text: str, start: int, end: int) -> str:
+def _last_word(prep: Prepared, start: int, end: int) -> str:
     """The lower-cased word holding the token at [start, end) (punctuation: the token itself)."""
-    start, end = _whole_words(text, start, end)
-    return text[start:end].lower()
+    start, end = prep.words.widen(start, end)
+    return prep.doc.text[start:end].lower()
 
 
 def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap: int,
@@ -229,7 +247,7 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     A run never crosses a blank line (none of the corpus's 5,075 technique spans does). With
     ``trim``, a run does not end on a function word (``TRAILING``).
     """
-    text, enc = prep.doc.text, prep.enc
+    enc = prep.enc
     hot = np.flatnonzero(p_inside >= (threshold if extent is None else extent))
     if not len(hot):
         return []
@@ -245,14 +263,14 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     sums = np.concatenate([[0.0], np.cumsum(p_inside, dtype=np.float64)])
     regions = []
     for a, b in zip(hot[firsts].tolist(), (hot[lasts] + 1).tolist(), strict=True):
-        while trim and b - a > 1 and _last_word(text, int(enc.starts[b - 1]), int(enc.ends[b - 1])) in TRAILING:
+        while trim and b - a > 1 and _last_word(prep, int(enc.starts[b - 1]), int(enc.ends[b - 1])) in TRAILING:
             b -= 1
         if extent is not None and (sums[b] - sums[a]) / (b - a) < threshold - 1e-6:
             continue
         confidence = float(p_inside[a:b].mean())
         if extent is not None and confidence < threshold:
             continue
-        start, end = _whole_words(text, int(enc.starts[a]), int(enc.ends[b - 1]))
+        start, end = prep.words.widen(int(enc.starts[a]), int(enc.ends[b - 1]))
         if end - start >= min_chars:
             regions.append(Region(start, end, confidence))
     return regions
