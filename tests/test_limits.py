@@ -123,9 +123,16 @@ def test_windows_end_where_sentences_end_and_hold_at_most_the_window():
 
 
 def _propscan(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The CLI with the lexicon model, its address space capped so that a reader that does not stop
+    fails fast instead of filling the machine's memory."""
+    import resource
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 1024**3, 4 * 1024**3))
+
     env = {**os.environ, "PROPSCAN_MODEL": "lexicon"}
     return subprocess.run([sys.executable, "-m", "propscan.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+                          env=env, timeout=timeout, preexec_fn=cap_memory)
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
