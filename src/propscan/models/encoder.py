@@ -81,13 +81,15 @@ def encode_article(tokenizer, text: str, sentences: list[tuple[int, int]],
     ids, starts, ends = ids[kept], starts[kept], ends[kept]
     after_gap = np.concatenate([[False], np.diff(kept) > 1]) if len(kept) else np.zeros(0, dtype=bool)
     limit = WINDOW - 2
-    # Sentence boundaries as token indices, so windows end where sentences end.
-    cut_points = sorted({int(np.searchsorted(starts, s, side="left")) for s, _ in sentences} | {len(ids)})
+    # Sentence boundaries as token indices, so windows end where sentences end: each window ends at
+    # the last boundary that fits (a binary search, so a long article's windows take linear time).
+    sentence_starts = np.asarray([s for s, _ in sentences], dtype=np.int64)
+    cut_points = np.unique(np.append(np.searchsorted(starts, sentence_starts, side="left"), len(ids)))
     windows: list[tuple[int, int]] = []
     a = 0
     while a < len(ids):
-        candidates = [c for c in cut_points if a < c <= a + limit]
-        b = candidates[-1] if candidates else min(a + limit, len(ids))
+        fit = int(np.searchsorted(cut_points, a + limit, side="right")) - 1
+        b = int(cut_points[fit]) if fit >= 0 and cut_points[fit] > a else min(a + limit, len(ids))
         windows.append((a, b))
         a = b
     return Encoded(ids, starts, ends, windows, after_gap)

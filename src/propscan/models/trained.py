@@ -7,6 +7,7 @@ layers are quantized to int8 for speed on CPU.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import threading
 import warnings
@@ -44,6 +45,10 @@ class Prepared:
     normalized: str
 
     @cached_property
+    def words(self) -> _Words:
+        return _Words(self.doc.text)
+
+    @cached_property
     def blank_before(self) -> np.ndarray:
         """blank_before[i]: how many of the tokens before token i follow a blank line or left-out
         text (removed furniture, which the encoder never read); a run never crosses either."""
@@ -52,16 +57,43 @@ class Prepared:
         return np.concatenate([[0], np.cumsum(np.asarray(blank, dtype=bool) | self.enc.after_gap)])
 
     def sentences_of(self, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
-        """For each span, the sentence (or title) holding most of it; the span itself if none does."""
-        bounds = np.asarray(self.doc.sentences + ([self.doc.title] if self.doc.title else []),
-                            dtype=np.int64).reshape(-1, 2)
-        if not len(bounds):
-            return [(int(s), int(e)) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
-        overlap = (np.minimum(bounds[None, :, 1], ends[:, None]) - np.maximum(bounds[None, :, 0], starts[:, None]))
-        best = overlap.argmax(1)  # the first of equal overlaps, as a scan in order would pick
-        found = overlap[np.arange(len(starts)), best] > 0
-        return [(int(bounds[k, 0]), int(bounds[k, 1])) if ok else (int(s), int(e))
-                for k, ok, s, e in zip(best.tolist(), found.tolist(), starts.tolist(), ends.tolist(), strict=True)]
+        """For each span, the sentence (or title) holding most of it; the span itself if none does.
+
+        Of equal overlaps the first sentence wins, and the title only when it holds strictly more.
+        Memory and time grow with spans + sentences, never with their product: the sentences are in
+        order and do not overlap, so a span overlaps a run of consecutive ones, of which only the
+        first and last can be cut; the longest of those in between comes from a range-maximum table.
+        """
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        bounds = np.asarray(self.doc.sentences, dtype=np.int64).reshape(-1, 2)
+        if len(bounds) > 1 and bool((bounds[1:, 0] < bounds[:-1, 1]).any()):
+            raise ValueError("sentences must be in order and must not overlap")
+        best_overlap = np.zeros(len(starts), dtype=np.int64)  # <= 0: no sentence holds any of the span
+        chosen = np.stack([starts, ends], axis=1)
+        if len(bounds):
+            first = np.searchsorted(bounds[:, 1], starts, side="right")  # the first sentence ending after start
+            stop = np.searchsorted(bounds[:, 0], ends, side="left")  # past the last one starting before end
+            last = stop - 1
+            best = np.minimum(first, len(bounds) - 1)
+            best_overlap = np.where(stop > first, _overlap(bounds[best], starts, ends), 0)
+            inner = _RangeMax(bounds[:, 1] - bounds[:, 0])
+            has_inner = last - first >= 2
+            k = inner.argmax(first + 1, np.maximum(last, first + 2))
+            inner_overlap = bounds[k, 1] - bounds[k, 0]
+            better = has_inner & (inner_overlap > best_overlap)
+            best, best_overlap = np.where(better, k, best), np.where(better, inner_overlap, best_overlap)
+            last = np.maximum(last, 0)
+            last_overlap = _overlap(bounds[last], starts, ends)
+            better = (last > first) & (last_overlap > best_overlap)
+            best, best_overlap = np.where(better, last, best), np.where(better, last_overlap, best_overlap)
+            found = best_overlap > 0
+            chosen[found] = bounds[best[found]]
+        if self.doc.title:
+            title = np.asarray(self.doc.title, dtype=np.int64).reshape(1, 2)
+            title_overlap = _overlap(title, starts, ends)
+            better = (title_overlap > best_overlap) & (title_overlap > 0)
+            chosen[better] = title[0]
+        return [(int(s), int(e)) for s, e in chosen.tolist()]
 
     def span_inputs(self, spans: Sequence[tuple[int, int]]):
         """The span head's inputs for character spans: token ranges, their sentences' token ranges
@@ -81,6 +113,41 @@ class Prepared:
                     for (start, end), sentence in zip(spans, sentences, strict=True)]
         return (token_ranges(bounds), token_ranges(sentence_bounds),
                 np.asarray(features, dtype=np.float32).reshape(len(spans), -1))
+
+
+def _overlap(bounds: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """How many characters of each span [starts, ends) lie in its row of ``bounds`` (<= 0: none)."""
+    return np.minimum(bounds[:, 1], ends) - np.maximum(bounds[:, 0], starts)
+
+
+class _RangeMax:
+    """The index of the largest value in ``values[a:b]`` (the first of equals), for many ranges at
+    once: a sparse table of n log n indices, built once."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.levels = [np.arange(len(values))]
+        width = 1
+        while 2 * width <= len(values):
+            below = self.levels[-1]
+            left, right = below[:len(below) - width], below[width:]
+            self.levels.append(np.where(values[right] > values[left], right, left))
+            width *= 2
+
+    def argmax(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For ranges with a < b <= len(values); other ranges get any index."""
+        n = len(self.values)
+        a = np.clip(a, 0, max(n - 1, 0))
+        b = np.clip(b, a + 1, n)
+        level = np.floor(np.log2(np.maximum(b - a, 1))).astype(np.int64)
+        out = np.zeros(len(a), dtype=np.int64)
+        for j in np.unique(level).tolist():
+            rows = level == j
+            table = self.levels[j]
+            left, right = table[a[rows]], table[b[rows] - (1 << j)]
+            # On equal values the left block's first maximum comes no later than the right one's.
+            out[rows] = np.where(self.values[right] > self.values[left], right, left)
+        return out
 
 
 def prepare(tokenizer, doc: DetectInput, also: Sequence[tuple[int, int]] = ()) -> Prepared:
@@ -130,18 +197,32 @@ class DecodeSettings:
     flc_vote: str = "span"
 
 
-def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) widened to whole words; a hyphen or apostrophe inside a word ("hard-working",
-    "nation's") does not end it."""
-    def inside(i: int) -> bool:
-        return 0 <= i < len(text) and (text[i].isalnum() or (
-            text[i] in "-'’" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()))
+class _Words:
+    """Where each character's word starts and ends, found once per text, so that widening a run to
+    whole words does not walk the characters again for every run (a run in a hyphenated chain
+    thousands of characters long would). A word is letters and digits; a hyphen or apostrophe
+    between two of them ("hard-working", "nation's") does not end it."""
 
-    while start > 0 and inside(start - 1):
-        start -= 1
-    while end < len(text) and inside(end):
-        end += 1
-    return start, end
+    def __init__(self, text: str) -> None:
+        n = len(text)
+        alnum = np.fromiter((c.isalnum() for c in text), dtype=bool, count=n)
+        joiner = np.fromiter((c in "-'’" for c in text), dtype=bool, count=n)
+        joiner[[0, -1] if n else []] = False
+        joiner[1:-1] &= alnum[:-2] & alnum[2:]
+        self.inside = alnum | joiner
+        positions = np.arange(n, dtype=np.int64)
+        # A word's first character: one past the last character before it that is not in a word;
+        # its end: the first character after it that is not in one.
+        self.first = np.maximum.accumulate(np.where(self.inside, 0, positions + 1)) if n else positions
+        self.end = np.minimum.accumulate(np.where(self.inside, n, positions)[::-1])[::-1] if n else positions
+
+    def widen(self, start: int, end: int) -> tuple[int, int]:
+        """[start, end) widened to whole words."""
+        if start > 0 and self.inside[start - 1]:
+            start = int(self.first[start - 1])
+        if end < len(self.inside) and self.inside[end]:
+            end = int(self.end[end])
+        return start, end
 
 
 # Words a technique span does not end on: of the corpus's 5,075 technique spans, 32 end on one of them
@@ -152,10 +233,10 @@ TRAILING = frozenset({"a", "an", "the", "of", "to", "in", "on", "at", "by", "for
                       "as"})
 
 
-def _last_word(text: str, start: int, end: int) -> str:
+def _last_word(prep: Prepared, start: int, end: int) -> str:
     """The lower-cased word holding the token at [start, end) (punctuation: the token itself)."""
-    start, end = _whole_words(text, start, end)
-    return text[start:end].lower()
+    start, end = prep.words.widen(start, end)
+    return prep.doc.text[start:end].lower()
 
 
 def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap: int,
@@ -168,7 +249,7 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     A run never crosses a blank line (none of the corpus's 5,075 technique spans does). With
     ``trim``, a run does not end on a function word (``TRAILING``).
     """
-    text, enc = prep.doc.text, prep.enc
+    enc = prep.enc
     hot = np.flatnonzero(p_inside >= (threshold if extent is None else extent))
     if not len(hot):
         return []
@@ -184,14 +265,14 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     sums = np.concatenate([[0.0], np.cumsum(p_inside, dtype=np.float64)])
     regions = []
     for a, b in zip(hot[firsts].tolist(), (hot[lasts] + 1).tolist(), strict=True):
-        while trim and b - a > 1 and _last_word(text, int(enc.starts[b - 1]), int(enc.ends[b - 1])) in TRAILING:
+        while trim and b - a > 1 and _last_word(prep, int(enc.starts[b - 1]), int(enc.ends[b - 1])) in TRAILING:
             b -= 1
         if extent is not None and (sums[b] - sums[a]) / (b - a) < threshold - 1e-6:
             continue
         confidence = float(p_inside[a:b].mean())
         if extent is not None and confidence < threshold:
             continue
-        start, end = _whole_words(text, int(enc.starts[a]), int(enc.ends[b - 1]))
+        start, end = prep.words.widen(int(enc.starts[a]), int(enc.ends[b - 1]))
         if end - start >= min_chars:
             regions.append(Region(start, end, confidence))
     return regions
@@ -325,6 +406,9 @@ def quantize_int8(net: PropagandaNet) -> PropagandaNet:
         return torch.ao.quantization.quantize_dynamic(net, layers, dtype=torch.qint8)
 
 
+SPAN_CHUNK = 8192  # spans whose probabilities are computed at once
+
+
 def span_probs(net: PropagandaNet, prep: Prepared, states: torch.Tensor, spans: Sequence[tuple[int, int]],
                voter: str = "span") -> np.ndarray:
     """(n_spans, 14) probabilities for character spans: the span head's (which technique, given that
@@ -332,11 +416,33 @@ def span_probs(net: PropagandaNet, prep: Prepared, states: torch.Tensor, spans: 
     verifier's (whether it is a span of each technique, independently)."""
     if not spans:
         return np.zeros((0, len(TECHNIQUE_IDS)), dtype=np.float32)
+    if len(spans) > SPAN_CHUNK:
+        # Each span's inputs take about 6 kB: a long article's many spans go through in chunks, so
+        # memory stays flat however many there are.
+        return np.concatenate([span_probs(net, prep, states, spans[i:i + SPAN_CHUNK], voter)
+                               for i in range(0, len(spans), SPAN_CHUNK)])
     with torch.inference_mode():
         rows = net.span_rows(states, *prep.span_inputs(spans))
         if voter == "verifier" and net.verifiers is not None:
             return net.verify_probs(rows).numpy()
         return torch.softmax(net.span_head(rows), -1).numpy()
+
+
+# Each window's activations are freed once its states are joined, but the C allocator keeps the
+# freed pages in the encoding threads' heaps: after a million-character article's encoding the
+# process held 650 MB more than before it, for 325 MB of states. Past this many windows (about
+# 75,000 characters) the freed pages are handed back, so the span head's work starts from the states.
+TRIM_AFTER_WINDOWS = 64
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the C allocator back to the system (glibc's malloc_trim; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return
+    trim(0)
 
 
 class TrainedDetector:
@@ -381,6 +487,8 @@ class TrainedDetector:
         preps = [prepare(self.tokenizer, d, also) for d in docs]
         with self._lock, torch.inference_mode():
             states = self.net.encode_windows([p.enc for p in preps])
+        if sum(len(p.enc.windows) for p in preps) > TRIM_AFTER_WINDOWS:
+            release_freed_memory()
         return preps, states
 
     def _run(self, docs: Sequence[DetectInput]):

@@ -21,7 +21,7 @@ from pathlib import Path
 from propscan.document import Article, Source
 from propscan.errors import PropscanError
 from propscan.readers.failure import ReadFailure
-from propscan.readers.text import DEFAULT_MAX_BYTES, title_of
+from propscan.readers.text import DEFAULT_MAX_BYTES, check_text, title_of
 
 TEXT_SUFFIXES = {".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -29,16 +29,26 @@ CORPUS_SUFFIXES = {".jsonl", ".csv"}
 FOLDER_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | CORPUS_SUFFIXES
 STDIN = "-"
 
-__all__ = ["DEFAULT_MAX_BYTES", "ReadFailure", "article_from_text", "content_id", "iter_sources", "read_source"]
+__all__ = ["DEFAULT_MAX_BYTES", "ReadFailure", "article_from_text", "check_text", "content_id", "iter_sources",
+           "read_source"]
 
 
 def article_from_text(text: str, *, id: str | None = None, title: str | None = None,
                       source: Source | None = None) -> Article:
-    """An article from pasted text: the first non-empty line is the title unless one is given."""
+    """An article from pasted text: the first non-empty line is the title unless one is given.
+
+    The text and title are held to what any file would be (``check_text``): the API, the CLI's
+    standard input and corpus rows all come through here or through the same check.
+    """
+    where = (source and (source.path or source.url)) or None
+    if not isinstance(text, str):
+        raise PropscanError("the text must be a string", source=where)
+    check_text(text, where)
+    if title is not None:
+        check_text(title, where, field="title")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        where = source and (source.path or source.url)
-        raise PropscanError("the article is empty", source=where or None)
+        raise PropscanError("the article is empty", source=where)
     return Article(id=id or content_id(text), title=title if title is not None else title_of(text),
                    text=text, source=source or Source(format="text"))
 
@@ -115,9 +125,9 @@ def _read_file(path: Path, max_bytes: int) -> Article:
 
 def _read_stdin(max_bytes: int) -> Article:
     from propscan.readers.html import article_from_html, decode_html, looks_like_html
-    from propscan.readers.text import decode
+    from propscan.readers.text import decode, read_at_most
 
-    data = sys.stdin.buffer.read(max_bytes + 1)
+    data = read_at_most(sys.stdin.buffer, max_bytes + 1)
     if len(data) > max_bytes:
         raise PropscanError(f"too large: over the limit of {max_bytes:,} bytes (raise it with --max-bytes)",
                             source="<stdin>")

@@ -24,3 +24,12 @@ class ReadFailure:
         if error.source and message.startswith(f"{error.source}: "):
             return cls(error.source, message[len(error.source) + 2:])
         return cls(source, message)
+
+    @classmethod
+    def within(cls, where: str, error: PropscanError) -> ReadFailure:
+        """The failure of a part of a file (a corpus row) at ``where``, named there whatever the
+        error's own source, which stays in the reason unless it is ``where`` again."""
+        message = str(error)
+        if message.startswith(f"{where}: "):
+            message = message[len(where) + 2:]
+        return cls(where, message)

@@ -14,8 +14,11 @@ look like text (almost no control characters) or it is refused.
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from propscan.document import Article, Source
 from propscan.errors import PropscanError
@@ -41,6 +44,7 @@ _BOMS = (  # UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE 
 )
 # Control characters (category Cc) other than tab, newlines, vertical tab and form feed.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def title_of(text: str) -> str:
@@ -61,10 +65,30 @@ def decode(data: bytes, source: str, *, charset: str | None = None) -> str:
     byte-order mark and before guessing.
     """
     text = _decode(data, source, charset)
-    if len(_CONTROL.findall(text)) > max(2, len(text) // 200):
-        raise PropscanError("not text: it holds control characters (binary data or an unknown encoding)",
-                            source=source)
+    check_text(text, source)
     return normalize_newlines(text)
+
+
+def check_text(text: str, source: str | None = None, *, field: str | None = None) -> str:
+    """``text`` when it is text an article can hold, or a PropscanError saying why it is not.
+
+    Every way in calls it (files and pages through ``decode``, pasted text, corpus fields), so the
+    same characters are refused, with the same words, wherever they come from: NUL characters,
+    lone surrogates (not Unicode: they cannot be stored or written), and control characters beyond
+    a few. ``field`` names the part refused (a corpus row's "title", say).
+    """
+    what = f"the {field} is" if field else "it is"
+    if "\x00" in text:
+        raise PropscanError(f"not text: {what} binary data (it contains NUL characters)", source=source)
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        raise PropscanError(f"not text: {what} not valid Unicode (a lone surrogate, U+{ord(surrogate.group()):04X}, "
+                            f"at character {surrogate.start():,})", source=source)
+    if len(_CONTROL.findall(text)) > max(2, len(text) // 200):
+        holds = f"the {field} holds" if field else "it holds"
+        raise PropscanError(f"not text: {holds} control characters (binary data or an unknown encoding)",
+                            source=source)
+    return text
 
 
 def _decode(data: bytes, source: str, charset: str | None) -> str:
@@ -106,23 +130,47 @@ def _decode(data: bytes, source: str, charset: str | None) -> str:
                         "encoding fits", source=source)
 
 
+READ_CHUNK = 1 << 16  # bytes read at a time from a stream of unknown length
+
+
 def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refused when it is missing, unreadable, empty or over ``max_bytes``."""
+    """The file's bytes, refused when it is missing, unreadable, empty or over ``max_bytes``.
+
+    The limit holds while reading: at most ``max_bytes + 1`` bytes are read, whatever the file
+    claims to be (a device, a named pipe or a file still growing has no size to trust).
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise PropscanError(f"too large: {size:,} bytes, over the limit of {max_bytes:,} "
-                                "(raise it with --max-bytes)", source=str(path))
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            if stat.S_ISREG(status.st_mode) and status.st_size > max_bytes:  # refused before reading any
+                raise PropscanError(f"too large: {status.st_size:,} bytes, over the limit of {max_bytes:,} "
+                                    "(raise it with --max-bytes)", source=str(path))
+            data = read_at_most(handle, max_bytes + 1)
     except FileNotFoundError:
         raise PropscanError("no such file or directory", source=str(path)) from None
     except IsADirectoryError:
         raise PropscanError("is a directory", source=str(path)) from None
     except OSError as e:
         raise PropscanError(f"cannot be read ({e.strerror or e})", source=str(path)) from None
+    if len(data) > max_bytes:
+        raise PropscanError(f"too large: over the limit of {max_bytes:,} bytes (raise it with --max-bytes)",
+                            source=str(path))
     if not data.strip():
         raise PropscanError("the article is empty", source=str(path))
     return data
+
+
+def read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a binary stream, read in pieces so that no more is ever asked for."""
+    pieces: list[bytes] = []
+    left = limit
+    while left > 0:
+        piece = handle.read(min(left, READ_CHUNK))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
 
 
 def article_id_for(path: Path) -> str:
