@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from propscan.models.network import repeat_count
+from propscan.models.network import repeat_count, repeat_counts
 from propscan.taxonomy import TECHNIQUE_IDS
 
 FEATURES = ("raw_logit", "log_length", "repeats", "in_title", "region_confidence", "sentence_score",
@@ -43,8 +43,12 @@ def _overlapping_max(values: Sequence[tuple[int, int, float]], start: int, end: 
     return max((v for s, e, v in values if s < end and start < e), default=0.0)
 
 
-def span_features(ctx: SpanContext, start: int, end: int, technique: str, raw: float) -> list[float]:
+def span_features(ctx: SpanContext, start: int, end: int, technique: str, raw: float,
+                  repeats: int | None = None) -> list[float]:
+    """The calibration's features of one decoded span (``repeats``: its ``repeat_count``, when known)."""
     fragment = ctx.text[start:end]
+    if repeats is None:
+        repeats = repeat_count(fragment, ctx.normalized)
     raw = min(max(raw, 1e-4), 1 - 1e-4)
     words = _WORD.findall(fragment)
     around = ctx.text[max(0, start - 1):end + 1]
@@ -52,7 +56,7 @@ def span_features(ctx: SpanContext, start: int, end: int, technique: str, raw: f
     return [
         math.log(raw / (1 - raw)),
         math.log(max(1, end - start)),
-        float(min(repeat_count(fragment, ctx.normalized), 5)),
+        float(min(repeats, 5)),
         float(ctx.title is not None and start < ctx.title[1] and ctx.title[0] < end),
         _overlapping_max(ctx.regions, start, end),
         _overlapping_max(sentences, start, end),
@@ -85,6 +89,11 @@ class Calibrator:
     def probability(self, features: Sequence[float]) -> float:
         z = self.intercept + sum(c * x for c, x in zip(self.coef, features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def span_repeats(ctx: SpanContext, spans: Sequence[tuple[int, int]]) -> list[int]:
+    """``repeat_count`` of many spans of one article, at once (linear in its length)."""
+    return repeat_counts([ctx.text[start:end] for start, end in spans], ctx.normalized)
 
 
 def recurs(fragment: str, normalized_text: str) -> bool:

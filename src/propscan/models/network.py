@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -41,27 +42,79 @@ def _normalize(fragment: str) -> str:
 def repeat_count(fragment: str, normalized_text: str) -> int:
     """How often the fragment's words occur, in order, in the (normalized) article.
 
-    Occurrences are whole words and do not overlap. The normalized text is words joined by single
-    spaces, so a plain search with a check of the characters on either side finds them; a regular
-    expression per span cost more than the rest of a span's features.
+    Occurrences are whole words and do not overlap (counted left to right, the earliest first).
     """
-    key = _normalize(fragment)
-    if not key:
-        return 0
-    count, at, n = 0, normalized_text.find(key), len(key)
-    while at >= 0:
-        if (at == 0 or normalized_text[at - 1] == " ") and normalized_text[at + n:at + n + 1] in ("", " "):
-            count += 1
-            at = normalized_text.find(key, at + n)
-        else:
-            at = normalized_text.find(key, at + 1)
-    return count
+    return repeat_counts([fragment], normalized_text)[0]
+
+
+_HASH_BASE = 1_000_003
+_MASK = (1 << 64) - 1
+
+
+def repeat_counts(fragments: Sequence[str], normalized_text: str) -> list[int]:
+    """``repeat_count`` of many fragments of one article at once, in time linear in the article's length
+    for each distinct fragment length (in words): the article's word sequences of that length are hashed
+    in one vectorised pass (a rolling hash, wrapping at 2**64), and each hit is checked word by word. A
+    search of the whole text per fragment made a long article's thousands of spans quadratic."""
+    ids, prefix = _word_hashes(normalized_text)
+    vocabulary = _vocabulary(normalized_text)
+    counts = [0] * len(fragments)
+    by_length: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    for k, fragment in enumerate(fragments):
+        words = _normalize(fragment).split()
+        key = tuple(vocabulary.get(w, -1) for w in words)
+        if key and -1 not in key and len(key) <= len(ids):
+            by_length.setdefault(len(key), []).append((k, key))
+    with np.errstate(over="ignore"):
+        for length, members in by_length.items():
+            windows = prefix[length:] - prefix[:-length] * np.uint64(pow(_HASH_BASE, length, 1 << 64))
+            wanted: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+            for k, key in members:
+                h = 0
+                for word_id in key:
+                    h = (h * _HASH_BASE + word_id + 1) & _MASK
+                wanted.setdefault(h, []).append((k, key))
+            hits = np.flatnonzero(np.isin(windows, np.asarray(list(wanted), dtype=np.uint64)))
+            places: dict[int, list[int]] = {}
+            for position in hits.tolist():
+                places.setdefault(int(windows[position]), []).append(position)
+            for h, group in wanted.items():
+                for k, key in group:
+                    free_from = 0
+                    for position in places.get(h, ()):
+                        if position >= free_from and tuple(ids[position:position + length].tolist()) == key:
+                            counts[k] += 1
+                            free_from = position + length
+    return counts
+
+
+@lru_cache(maxsize=4)
+def _vocabulary(normalized_text: str) -> dict[str, int]:
+    vocabulary: dict[str, int] = {}
+    for word in normalized_text.split():
+        vocabulary.setdefault(word, len(vocabulary))
+    return vocabulary
+
+
+@lru_cache(maxsize=4)
+def _word_hashes(normalized_text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The article's word ids and the prefix hashes of its word sequence (cached per text)."""
+    vocabulary = _vocabulary(normalized_text)
+    ids = np.asarray([vocabulary[w] for w in normalized_text.split()], dtype=np.int64)
+    hashes, h = [0], 0
+    for word_id in ids.tolist():
+        h = (h * _HASH_BASE + word_id + 1) & _MASK
+        hashes.append(h)
+    return ids, np.asarray(hashes, dtype=np.uint64)
 
 
 def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
-                  title: tuple[int, int] | None, normalized_text: str | None = None) -> list[float]:
+                  title: tuple[int, int] | None, normalized_text: str | None = None,
+                  count: int | None = None) -> list[float]:
+    """The span head's features of one span; ``count`` is its ``repeat_count`` when already known."""
     fragment = text[start:end]
-    count = repeat_count(fragment, normalized_text if normalized_text is not None else _normalize(text))
+    if count is None:
+        count = repeat_count(fragment, normalized_text if normalized_text is not None else _normalize(text))
     words = len(_WORD.findall(fragment))
     s_start, s_end = sentence
     coverage = (min(end, s_end) - max(start, s_start)) / max(1, s_end - s_start)

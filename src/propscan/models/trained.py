@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from propscan.models.base import DetectInput, Detection, Region, TechniqueSpan
-from propscan.models.calibration import Calibrator, SpanContext, recurs
+from propscan.models.calibration import Calibrator, SpanContext, recurs, span_repeats
 from propscan.models.calibration import span_features as calibration_features
 from propscan.models.encoder import Encoded, encode_article, load_base_encoder, load_tokenizer
-from propscan.models.network import PropagandaNet, _normalize, repeat_count, span_features
+from propscan.models.network import PropagandaNet, _normalize, repeat_count, repeat_counts, span_features
 from propscan.taxonomy import TECHNIQUE_IDS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -109,8 +109,9 @@ class Prepared:
             last = np.maximum(np.searchsorted(self.enc.starts, b[:, 1], side="left"), first + 1)
             return list(zip(first.tolist(), last.tolist(), strict=True))
 
-        features = [span_features(self.doc.text, start, end, sentence, self.doc.title, self.normalized)
-                    for (start, end), sentence in zip(spans, sentences, strict=True)]
+        counts = repeat_counts([self.doc.text[start:end] for start, end in spans], self.normalized)
+        features = [span_features(self.doc.text, start, end, sentence, self.doc.title, self.normalized, count)
+                    for (start, end), sentence, count in zip(spans, sentences, counts, strict=True)]
         return (token_ranges(bounds), token_ranges(sentence_bounds),
                 np.asarray(features, dtype=np.float32).reshape(len(spans), -1))
 
@@ -538,8 +539,10 @@ class TrainedDetector:
             return spans
         context = SpanContext(prep.doc.text, prep.normalized, prep.doc.title,
                               [(r.start, r.end, r.confidence) for r in regions], prep.doc.sentences, sentence_scores)
+        repeats = span_repeats(context, [(x.start, x.end) for x in spans])
         return [TechniqueSpan(x.start, x.end, x.technique, round(self.calibrator.probability(
-                    calibration_features(context, x.start, x.end, x.technique, x.confidence)), 4)) for x in spans]
+                    calibration_features(context, x.start, x.end, x.technique, x.confidence, n)), 4))
+                for x, n in zip(spans, repeats, strict=True)]
 
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
         (prep,), (states,) = self._encode([doc], spans)
