@@ -21,7 +21,7 @@ from propscan.store import Store
 from propscan.taxonomy import BY_ID
 from propscan.web.app import create_app
 
-SAMPLE = Path(__file__).parents[2] / "shared" / "samples" / "venezuela-lima-group.txt"
+SAMPLE = Path(__file__).parent / "fixtures" / "scraped-article.txt"  # made up, with page furniture
 OUTPUT = Path(__file__).parents[1] / "test-output" / "web_e2e"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -113,7 +113,7 @@ def test_the_page_in_a_real_browser(tmp_path, monkeypatch):
             stored_id = page.url.rsplit("/", 1)[1]
             analysis = httpx.get(f"{live.url}/api/analyses/{stored_id}", timeout=10).json()
             spans = analysis["spans"]
-            assert spans, "the sample's headline calls the Lima Group 'US puppets'"
+            assert spans, "the made-up headline calls the council 'puppets'"
             assert page.inner_text("#article-title") == analysis["title"]
             page.screenshot(path=str(OUTPUT / "result.png"), full_page=True)
 
@@ -148,7 +148,7 @@ def test_the_page_in_a_real_browser(tmp_path, monkeypatch):
 
             # the list links to the stored analysis
             page.click("nav >> text=Stored analyses")
-            page.fill("#q", "Lima")
+            page.fill("#q", "Dunmore")
             page.click("form.search button")
             page.click(f"a[href='/analyses/{stored_id}']")
             page.wait_for_url(f"{live.url}/analyses/{stored_id}")
