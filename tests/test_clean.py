@@ -63,12 +63,12 @@ def test_common_furniture_lines_are_recognized_and_story_lines_kept():
     assert [line for line in STORY_LINES if furniture_reason(line)] == []
 
 
-@pytest.mark.parametrize(("ptc", "most_removed"), [
-    pytest.param(FIXTURES / "ptc", 0, id="made-up"),
+@pytest.mark.parametrize(("ptc", "fewest_removed", "most_removed"), [
+    pytest.param(FIXTURES / "ptc", 1, 1, id="made-up"),  # one "Advertisement" line between labeled ones
     # 35 of 13,613 non-empty lines when written: "Advertisement", "COPYRIGHT 2018 CREATORS.COM", "Sign up for...".
-    pytest.param(SHARED / "data" / "ptc", 40, id="ptc", marks=pytest.mark.corpus),
+    pytest.param(SHARED / "data" / "ptc", 1, 40, id="ptc", marks=pytest.mark.corpus),
 ])
-def test_ptc_articles_lose_almost_nothing_and_no_labeled_propaganda(ptc, most_removed):
+def test_ptc_articles_lose_almost_nothing_and_no_labeled_propaganda(ptc, fewest_removed, most_removed):
     articles = ptc / "train-articles"
     labels = ptc / "train-labels-task1-span-identification"
     removed_lines = 0
@@ -79,7 +79,7 @@ def test_ptc_articles_lose_almost_nothing_and_no_labeled_propaganda(ptc, most_re
         for r in furniture_ranges(text):
             removed_lines += 1
             assert not any(s < r.end and r.start < e for s, e in gold), text[r.start:r.end]
-    assert removed_lines <= most_removed
+    assert fewest_removed <= removed_lines <= most_removed
 
 
 def test_removed_ranges_cover_the_line_text_not_its_surroundings():
