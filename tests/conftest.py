@@ -21,8 +21,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     missing = [str(path) for path in CORPUS_PATHS if not path.is_dir()]
     if not missing:
         return
-    skip = pytest.mark.skip(reason=f"corpus test: needs the full corpora, and {' and '.join(missing)} "
-                                   "is not there (CI keeps ../shared beside the clone)")
+    skip = pytest.mark.skip(reason=f"corpus test: needs the full corpora beside the clone (as CI has them); "
+                                   f"missing {' and '.join(missing)}")
     for item in items:
         if item.get_closest_marker("corpus"):
             item.add_marker(skip)
