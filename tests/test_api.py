@@ -17,7 +17,7 @@ from propscan.taxonomy import TECHNIQUES
 from propscan.web import view
 from propscan.web.app import create_app
 
-SAMPLE = Path(__file__).parents[2] / "shared" / "samples" / "venezuela-lima-group.txt"
+SAMPLE = Path(__file__).parent / "fixtures" / "scraped-article.txt"  # made up, with page furniture
 TEXT = ("Radical thugs destroy our country\n\n"
         "The so-called experts begged the public to stay calm. Officials met on Monday to discuss the budget.")
 PAGE = """<!doctype html><html><head><title>Ports reopen after the storm</title></head><body>
@@ -229,9 +229,9 @@ def test_pages_render_and_the_form_stores_an_analysis(client):
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert '<mark class="hl"' in page.text
     assert "Article score" in page.text and "Removed as page furniture" in page.text
-    listing = client.get("/analyses", params={"q": "Lima"}).text
+    listing = client.get("/analyses", params={"q": "Dunmore"}).text
     assert location in listing
-    assert "Venezuela" in listing
+    assert "save the island ferry" in listing
 
 
 def test_the_form_accepts_uploads_and_explains_errors(client):

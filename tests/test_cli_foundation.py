@@ -13,10 +13,11 @@ import pytest
 
 from propscan.readers.ptc import read_article, read_labels
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-FIXTURE = SHARED / "scorer-fixture"
-PTC = SHARED / "ptc"
-SOME_ARTICLES = ("111111112", "111111115", "111111117")
+OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "scorer-fixture"
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE = FIXTURES / "scorer"  # made up, with figures worked out by hand in its EXPECTED.md
+PTC = FIXTURES / "ptc"
+SOME_ARTICLES = ("900000001", "900000003", "900000006")
 
 
 def propscan(*args: str | Path, model: str = "lexicon") -> subprocess.CompletedProcess:
@@ -43,13 +44,14 @@ def articles(tmp_path) -> Path:
     return folder
 
 
-def test_evaluate_reproduces_the_fixture_figures():
-    result = propscan("evaluate", "--task", "si", "--gold", FIXTURE / "article736757214.task-SI.labels",
-                      "--pred", FIXTURE / "submission-task-SI.tsv")
+@pytest.mark.corpus
+def test_evaluate_reproduces_the_organizers_figures():
+    result = propscan("evaluate", "--task", "si", "--gold", OFFICIAL / "article736757214.task-SI.labels",
+                      "--pred", OFFICIAL / "submission-task-SI.tsv")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:6] == ["precision", "0.964912", "recall", "0.486864", "F1", "0.647181"]
-    result = propscan("evaluate", "--task", "tc", "--gold", FIXTURE / "article736757214.labels-task-TC",
-                      "--pred", FIXTURE / "submission-task-TC.tsv", "--json")
+    result = propscan("evaluate", "--task", "tc", "--gold", OFFICIAL / "article736757214.labels-task-TC",
+                      "--pred", OFFICIAL / "submission-task-TC.tsv", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data) == ["precision", "recall", "f1", "per_technique"]
@@ -57,16 +59,30 @@ def test_evaluate_reproduces_the_fixture_figures():
     assert len(data["per_technique"]) == 14 and data["per_technique"]["Exaggeration,Minimisation"] == 1.0
 
 
+def test_evaluate_prints_the_made_up_examples_hand_worked_figures():
+    result = propscan("evaluate", "--task", "si", "--gold", FIXTURE / "article900000201.task-SI.labels",
+                      "--pred", FIXTURE / "submission-task-SI.tsv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:6] == ["precision", "0.557734", "recall", "0.750000", "F1", "0.639733"]
+    result = propscan("evaluate", "--task", "tc", "--gold", FIXTURE / "article900000201.labels-task-TC",
+                      "--pred", FIXTURE / "submission-task-TC.tsv", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert list(data) == ["precision", "recall", "f1", "per_technique"]
+    assert [round(data[k], 6) for k in ("precision", "recall", "f1")] == [0.8, 0.8, 0.8]
+    assert len(data["per_technique"]) == 14 and data["per_technique"]["Bandwagon,Reductio_ad_hitlerum"] == 1.0
+
+
 def test_evaluate_reads_a_directory_of_gold_labels(tmp_path):
     gold = tmp_path / "gold"
     gold.mkdir()
-    shutil.copy(FIXTURE / "article736757214.labels-task-TC", gold / "article736757214.task2-TC.labels")
+    shutil.copy(FIXTURE / "article900000201.labels-task-TC", gold / "article900000201.task2-TC.labels")
     result = propscan("evaluate", "--task", "flc", "--gold", gold, "--pred", FIXTURE / "submission-task-TC.tsv",
                       "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    # Three of the five predicted spans carry their gold technique exactly.
-    assert round(data["precision"], 6) == round(data["recall"], 6) == 0.6
+    # Every predicted span lies on a gold span of its technique; one gold span of five is missed.
+    assert (round(data["precision"], 6), round(data["recall"], 6)) == (1.0, 0.8)
 
 
 @pytest.mark.parametrize("task", ["si", "flc"])
@@ -103,9 +119,9 @@ def test_predict_to_stdout_matches_the_output_file(tmp_path, articles):
 
 
 def test_predict_tc_labels_every_template_line_in_order(tmp_path, articles):
-    gold = read_labels(PTC / "train-labels-task2-technique-classification" / "article111111112.task2-TC.labels")
+    gold = read_labels(PTC / "train-labels-task2-technique-classification" / "article900000003.task2-TC.labels")
     # The same span twice: the second copy gets the second most likely technique.
-    lines = [f"{g.article_id}\t?\t{g.start}\t{g.end}" for g in gold[:4]] + ["111111115\t?\t0\t10"] * 2
+    lines = [f"{g.article_id}\t?\t{g.start}\t{g.end}" for g in gold[:4]] + ["900000001\t?\t0\t10"] * 2
     template = tmp_path / "template.txt"
     template.write_text("\n".join(lines) + "\n")
     result = propscan("predict", "--task", "tc", articles, "--spans", template)
@@ -116,7 +132,7 @@ def test_predict_tc_labels_every_template_line_in_order(tmp_path, articles):
     assert out[-1][1] != out[-2][1]
 
     # A full label file works as the template too; its technique column is ignored.
-    full = PTC / "train-labels-task2-technique-classification" / "article111111117.task2-TC.labels"
+    full = PTC / "train-labels-task2-technique-classification" / "article900000006.task2-TC.labels"
     result = propscan("predict", "--task", "tc", articles, "--spans", full)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == len(read_labels(full))
@@ -131,41 +147,41 @@ def test_a_missing_path_is_one_line():
 
 def test_a_label_line_with_two_columns_is_one_line(tmp_path):
     pred = tmp_path / "pred.tsv"
-    pred.write_text("736757214\t0\t50\n736757214\t161\n")
-    result = propscan("evaluate", "--task", "si", "--gold", FIXTURE / "article736757214.task-SI.labels",
+    pred.write_text("900000201\t0\t50\n900000201\t161\n")
+    result = propscan("evaluate", "--task", "si", "--gold", FIXTURE / "article900000201.task-SI.labels",
                       "--pred", pred)
     assert_one_line_error(result, str(pred), "line 2", "found 2")
 
 
 def test_an_end_before_its_start_is_one_line(tmp_path):
     gold = tmp_path / "gold.labels"
-    gold.write_text("736757214\tDoubt\t30\t20\n")
+    gold.write_text("900000201\tDoubt\t30\t20\n")
     result = propscan("evaluate", "--task", "tc", "--gold", gold, "--pred", FIXTURE / "submission-task-TC.tsv")
     assert_one_line_error(result, str(gold), "line 1", "end 20 is before its start 30")
 
 
 def test_a_span_past_the_end_of_its_article_is_one_line(tmp_path):
-    size = len(read_article(FIXTURE / "article736757214.txt").text)
+    size = len(read_article(FIXTURE / "article900000201.txt").text)
     template = tmp_path / "template.txt"
-    template.write_text(f"736757214\t?\t0\t5\n736757214\t?\t10\t{size + 3}\n")
-    result = propscan("predict", "--task", "tc", FIXTURE / "article736757214.txt", "--spans", template)
-    assert_one_line_error(result, str(template), "line 2", "runs past the end of article 736757214")
+    template.write_text(f"900000201\t?\t0\t5\n900000201\t?\t10\t{size + 3}\n")
+    result = propscan("predict", "--task", "tc", FIXTURE / "article900000201.txt", "--spans", template)
+    assert_one_line_error(result, str(template), "line 2", "runs past the end of article 900000201")
 
 
 def test_a_label_for_an_article_that_is_not_there_is_one_line(tmp_path):
     template = tmp_path / "template.txt"
-    template.write_text("736757214\t?\t0\t5\n42\t?\t0\t5\n")
-    result = propscan("predict", "--task", "tc", FIXTURE / "article736757214.txt", "--spans", template)
+    template.write_text("900000201\t?\t0\t5\n42\t?\t0\t5\n")
+    result = propscan("predict", "--task", "tc", FIXTURE / "article900000201.txt", "--spans", template)
     assert_one_line_error(result, str(template), "line 2", "article 42, which is not among the articles")
 
 
 def test_tc_needs_its_template_and_only_tc_takes_one(tmp_path):
-    article = FIXTURE / "article736757214.txt"
+    article = FIXTURE / "article900000201.txt"
     assert_one_line_error(propscan("predict", "--task", "tc", article), "--spans")
     assert_one_line_error(propscan("predict", "--task", "si", article, "--spans", article), "--spans")
 
 
 def test_an_unwritable_output_is_one_line(tmp_path):
     out = tmp_path / "missing-folder" / "out.tsv"
-    result = propscan("predict", "--task", "si", FIXTURE / "article736757214.txt", "-o", out)
+    result = propscan("predict", "--task", "si", FIXTURE / "article900000201.txt", "-o", out)
     assert_one_line_error(result, str(out))

@@ -48,23 +48,52 @@ def test_fnc1_rejects_unknown_stances_and_length_mismatch():
 
 # --- SemEval-2020 Task 11 ------------------------------------------------------------------------
 
-FIXTURE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scorer-fixture"
+OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "scorer-fixture"
+MADE_UP = Path(__file__).parent / "fixtures" / "scorer"
 LL, NC, DOUBT = "Loaded_Language", "Name_Calling,Labeling", "Doubt"
 
 
+@pytest.mark.corpus
 def test_si_reproduces_the_organizers_figures():
-    score = si_score(read_labels(FIXTURE / "article736757214.task-SI.labels"),
-                     read_labels(FIXTURE / "submission-task-SI.tsv"))
+    score = si_score(read_labels(OFFICIAL / "article736757214.task-SI.labels"),
+                     read_labels(OFFICIAL / "submission-task-SI.tsv"))
     assert (round(score.precision, 6), round(score.recall, 6), round(score.f1, 6)) == (0.964912, 0.486864, 0.647181)
     assert score.per_technique == {}
 
 
+@pytest.mark.corpus
 def test_tc_reproduces_the_organizers_figures():
-    score = tc_score(read_labels(FIXTURE / "article736757214.labels-task-TC", require_technique=True),
-                     read_labels(FIXTURE / "submission-task-TC.tsv", require_technique=True))
+    score = tc_score(read_labels(OFFICIAL / "article736757214.labels-task-TC", require_technique=True),
+                     read_labels(OFFICIAL / "submission-task-TC.tsv", require_technique=True))
     assert (round(score.precision, 6), round(score.recall, 6), round(score.f1, 6)) == (0.6, 0.6, 0.6)
     assert score.per_technique["Exaggeration,Minimisation"].f1 == 1.0
     assert score.per_technique[LL].f1 == pytest.approx(2 / 3)  # 1 right of 1 predicted and 2 gold
+
+
+# The made-up example's figures are worked out by hand in tests/fixtures/scorer/EXPECTED.md.
+
+
+def test_si_gives_the_made_up_examples_hand_worked_figures():
+    score = si_score(read_labels(MADE_UP / "article900000201.task-SI.labels"),
+                     read_labels(MADE_UP / "submission-task-SI.tsv"))
+    assert score.precision == pytest.approx(256 / 459)
+    assert score.recall == pytest.approx(0.75)
+    assert score.f1 == pytest.approx(1536 / 2401)
+    assert (round(score.precision, 6), round(score.recall, 6), round(score.f1, 6)) == (0.557734, 0.75, 0.639733)
+    assert score.per_technique == {}
+
+
+def test_tc_and_flc_give_the_made_up_examples_hand_worked_figures():
+    gold = read_labels(MADE_UP / "article900000201.labels-task-TC", require_technique=True)
+    pred = read_labels(MADE_UP / "submission-task-TC.tsv", require_technique=True)
+    tc = tc_score(gold, pred)
+    assert (tc.precision, tc.recall, tc.f1) == (pytest.approx(0.8), pytest.approx(0.8), pytest.approx(0.8))
+    assert tc.per_technique[LL] == Score(1.0, 0.5, pytest.approx(2 / 3))
+    assert tc.per_technique[NC] == Score(0.5, 1.0, pytest.approx(2 / 3))
+    assert {t for t, s in tc.per_technique.items() if s.f1 == 1.0} == \
+        {"Appeal_to_fear-prejudice", "Bandwagon,Reductio_ad_hitlerum"}
+    flc = flc_score(gold, pred)
+    assert (flc.precision, flc.recall, flc.f1) == (pytest.approx(1.0), pytest.approx(0.8), pytest.approx(8 / 9))
 
 
 def test_si_merges_overlapping_spans_before_counting():

@@ -14,13 +14,14 @@ from propscan.models.train import TrainSettings, train_propaganda
 from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, TrainedDetector, shipped_model_exists
 from propscan.taxonomy import TECHNIQUE_IDS
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-PTC = SHARED / "data" / "ptc"
-SAMPLE = SHARED / "samples" / "venezuela-lima-group.txt"
+FIXTURES = Path(__file__).parent / "fixtures"
+PTC = FIXTURES / "ptc"  # six short made-up articles with their labels, in the corpus's layout
+UNLABELED = FIXTURES / "unlabeled"  # two made-up news articles without labels
+SAMPLE = FIXTURES / "scraped-article.txt"  # made up, with the furniture of a scraped page
 
 
 def small_ptc(tmp_path: Path, n: int = 6) -> Path:
-    """A PTC folder with the first ``n`` labeled articles, in the corpus's own layout."""
+    """A PTC folder with the first ``n`` made-up labeled articles, in the corpus's own layout."""
     root = tmp_path / "ptc"
     for folder in ("train-articles", "train-labels-task1-span-identification",
                    "train-labels-task2-technique-classification"):
@@ -39,7 +40,7 @@ def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
     tmp = tmp_path_factory.mktemp("tiny")
     silver = tmp / "silver"
     silver.mkdir()
-    for path in sorted((SHARED / "data" / "unlabeled-news").glob("article*.txt"))[:2]:
+    for path in sorted(UNLABELED.glob("article*.txt"))[:2]:
         shutil.copy(path, silver)
     settings = TrainSettings(layers=1, epochs=1, dev_share=0.5, seed=3)
     figures = train_propaganda(small_ptc(tmp), tmp / "model", settings, silver_dir=silver)
@@ -72,7 +73,7 @@ def test_silver_targets_are_probabilities_over_the_articles_own_tokens(tmp_path)
 
     silver = tmp_path / "silver"
     silver.mkdir()
-    shutil.copy(sorted((SHARED / "data" / "unlabeled-news").glob("article*.txt"))[0], silver)
+    shutil.copy(sorted(UNLABELED.glob("article*.txt"))[0], silver)
     teacher = TrainedDetector.load(quantize=False)
     (article,) = pseudo_label(teacher, silver)
     targets, n = article.targets, len(article.prep.enc.ids)
@@ -202,7 +203,7 @@ def test_an_articles_result_does_not_depend_on_what_it_is_analyzed_with(tiny_mod
 
     detector = TrainedDetector.load(tiny_model[0])
     sample = as_input(SAMPLE.read_text(encoding="utf-8"))
-    other = as_input(sorted((PTC / "dev-articles").glob("article*.txt"))[0].read_text(encoding="utf-8"))
+    other = as_input(sorted((PTC / "train-articles").glob("article*.txt"))[0].read_text(encoding="utf-8"))
     alone = detector.detect([sample])[0]
     together = detector.detect([other, sample])[1]
     assert alone == together
@@ -232,7 +233,7 @@ def test_windows_encoded_in_parallel_equal_windows_encoded_one_by_one(tiny_model
 
     detector = TrainedDetector.load(tiny_model[0])
     texts = [SAMPLE.read_text(encoding="utf-8")] + [
-        path.read_text(encoding="utf-8") for path in sorted((PTC / "dev-articles").glob("article*.txt"))[:2]]
+        path.read_text(encoding="utf-8") for path in sorted((PTC / "train-articles").glob("article*.txt"))[:2]]
     encoded = [prepare(detector.tokenizer, as_input(text)).enc for text in texts]
     assert sum(len(e.windows) for e in encoded) > 3
     threads = torch.get_num_threads()

@@ -19,56 +19,73 @@ from propscan.readers.ptc import (
     write_labels,
 )
 
-PTC = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ptc"
-ARTICLES = PTC / "train-articles"
-SI_DIR = PTC / "train-labels-task1-span-identification"
-TC_DIR = PTC / "train-labels-task2-technique-classification"
-FIXTURE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scorer-fixture"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+FIXTURES = Path(__file__).parent / "fixtures"
+SCORER = FIXTURES / "scorer"
+SCORER_ARTICLE = SCORER / "article900000201.txt"
+SI_DIR = "train-labels-task1-span-identification"
+TC_DIR = "train-labels-task2-technique-classification"
+# Each round trip runs on the made-up articles everywhere and on the whole corpus where it is.
+CORPORA = [pytest.param(FIXTURES / "ptc", 6, id="made-up"),
+           pytest.param(SHARED / "ptc", 296, id="ptc", marks=pytest.mark.corpus)]
 
 
-def test_articles_round_trip_to_identical_bytes(tmp_path):
-    articles = read_articles(ARTICLES)
-    assert len(articles) == 296
+@pytest.mark.parametrize(("ptc", "count"), CORPORA)
+def test_articles_round_trip_to_identical_bytes(tmp_path, ptc, count):
+    articles = read_articles(ptc / "train-articles")
+    assert len(articles) == count
     for article in articles:
         write_article(article, tmp_path)
-    for original in ARTICLES.glob("article*.txt"):
+    for original in (ptc / "train-articles").glob("article*.txt"):
         assert (tmp_path / original.name).read_bytes() == original.read_bytes()
 
 
-def test_article_id_title_and_offsets_follow_the_file():
-    article = read_article(FIXTURE / "article736757214.txt")
-    assert article.id == "736757214"
-    assert article.title and article.text.startswith(article.title)
+@pytest.mark.parametrize("article", [pytest.param(SCORER_ARTICLE, id="made-up"),
+                                     pytest.param(SHARED / "scorer-fixture" / "article736757214.txt", id="official",
+                                                  marks=pytest.mark.corpus)])
+def test_article_id_title_and_offsets_follow_the_file(article):
+    read = read_article(article)
+    assert read.id == article.stem.removeprefix("article")
+    assert read.title and read.text.startswith(read.title)
     # Offsets count characters of the decoded text: the gold spans point at real words.
-    for label in read_labels(FIXTURE / "article736757214.labels-task-TC", require_technique=True):
-        fragment = article.text[label.start:label.end]
+    labels = read_labels(next(article.parent.glob("*labels-task-TC")), require_technique=True)
+    assert labels
+    for label in labels:
+        fragment = read.text[label.start:label.end]
         assert fragment.strip() and len(fragment) == label.end - label.start
 
 
-@pytest.mark.parametrize("directory", [SI_DIR, TC_DIR])
-def test_every_label_file_round_trips_to_identical_bytes(tmp_path, directory):
-    files = sorted(directory.glob("*.labels"))
-    assert len(files) == 296
+@pytest.mark.parametrize(("ptc", "count"), CORPORA)
+@pytest.mark.parametrize("folder", [SI_DIR, TC_DIR])
+def test_every_label_file_round_trips_to_identical_bytes(tmp_path, ptc, count, folder):
+    files = sorted((ptc / folder).glob("*.labels"))
+    assert len(files) == count
     for original in files:
         copy = write_labels(read_labels(original), tmp_path / original.name)
         assert copy.read_bytes() == original.read_bytes(), original.name
 
 
-def test_a_directory_round_trips_through_per_article_files(tmp_path):
-    articles = {a.id: a for a in read_articles(ARTICLES)}
-    labels = read_labels(TC_DIR, articles=articles, require_technique=True)
-    assert len(labels) == sum(1 for f in TC_DIR.glob("*.labels") for line in f.read_text().splitlines() if line)
+@pytest.mark.parametrize(("ptc", "count"), CORPORA)
+def test_a_directory_round_trips_through_per_article_files(tmp_path, ptc, count):
+    tc_dir = ptc / TC_DIR
+    articles = {a.id: a for a in read_articles(ptc / "train-articles")}
+    labels = read_labels(tc_dir, articles=articles, require_technique=True)
+    assert len(labels) == sum(1 for f in tc_dir.glob("*.labels") for line in f.read_text().splitlines() if line)
     write_label_dir(labels, tmp_path, suffix=".task2-TC.labels", article_ids=sorted(articles))
-    match, mismatch, errors = filecmp.cmpfiles(TC_DIR, tmp_path, [f.name for f in TC_DIR.glob("*.labels")],
+    match, mismatch, errors = filecmp.cmpfiles(tc_dir, tmp_path, [f.name for f in tc_dir.glob("*.labels")],
                                                shallow=False)
-    assert not mismatch and not errors and len(match) == 296
+    assert not mismatch and not errors and len(match) == count
 
 
-def test_a_concatenated_file_reads_like_the_directory(tmp_path):
+@pytest.mark.parametrize(("ptc", "count"), CORPORA)
+def test_a_concatenated_file_reads_like_the_directory(tmp_path, ptc, count):
+    si_dir = ptc / SI_DIR
+    files = sorted(si_dir.glob("*.labels"))
+    assert len(files) == count
     concatenated = tmp_path / "all.labels"
-    concatenated.write_bytes(b"".join(f.read_bytes() for f in sorted(SI_DIR.glob("*.labels"))))
+    concatenated.write_bytes(b"".join(f.read_bytes() for f in files))
     labels = read_labels(concatenated)
-    assert labels == read_labels(SI_DIR)
+    assert labels == read_labels(si_dir)
     assert all(label.technique is None for label in labels)
     assert write_labels(labels, tmp_path / "again.labels").read_bytes() == concatenated.read_bytes()
 
@@ -80,7 +97,7 @@ def test_templates_keep_their_question_mark(tmp_path):
     assert labels == [Label("1", 0, 4, TEMPLATE), Label("1", 0, 4, TEMPLATE), Label("2", 3, 9, TEMPLATE)]
     assert write_labels(labels, tmp_path / "out").read_bytes() == template.read_bytes()
     # A full label file read as a template: the technique column is ignored.
-    as_template = read_labels(FIXTURE / "submission-task-TC.tsv", template=True)
+    as_template = read_labels(SCORER / "submission-task-TC.tsv", template=True)
     assert {label.technique for label in as_template} == {TEMPLATE}
 
 
@@ -122,18 +139,18 @@ def test_technique_labels_need_four_columns(tmp_path):
 
 
 def test_labels_are_checked_against_the_articles(tmp_path):
-    article = read_article(FIXTURE / "article736757214.txt")
+    article = read_article(SCORER_ARTICLE)
     articles = {article.id: article}
     path = tmp_path / "x.labels"
-    path.write_text(f"736757214\t0\t5\n736757214\t0\t{len(article.text) + 1}\n")
+    path.write_text(f"900000201\t0\t5\n900000201\t0\t{len(article.text) + 1}\n")
     with pytest.raises(PropscanError, match=rf"line 2: span 0-{len(article.text) + 1} runs past the end of "
-                                            rf"article 736757214 \({len(article.text)} characters\)"):
+                                            rf"article 900000201 \({len(article.text)} characters\)"):
         read_labels(path, articles=articles)
-    path.write_text("736757214\t0\t5\n999\t0\t5\n")
+    path.write_text("900000201\t0\t5\n999\t0\t5\n")
     with pytest.raises(PropscanError, match="line 2: a label for article 999, which is not among the articles"):
         read_labels(path, articles=articles)
-    path.write_text(f"736757214\t0\t{len(article.text)}\n")
-    assert read_labels(path, articles={"736757214": article.text}) == [Label("736757214", 0, len(article.text))]
+    path.write_text(f"900000201\t0\t{len(article.text)}\n")
+    assert read_labels(path, articles={"900000201": article.text}) == [Label("900000201", 0, len(article.text))]
 
 
 def test_missing_paths_and_empty_directories(tmp_path):

@@ -14,7 +14,6 @@ from propscan.readers.html import article_from_html
 from propscan.readers.text import decode
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).parents[2] / "shared"
 STORY = "“Obviously, let’s check,” Néstor Popolizio said – the café’s naïve owner paid 5 €.\nSecond line.\n"
 
 # -- decoding ------------------------------------------------------------------------------------------
@@ -74,8 +73,8 @@ def test_a_ptc_file_keeps_its_text_and_id(tmp_path):
 
 
 def test_ptc_offsets_stay_valid():
-    folder = SHARED / "data" / "ptc" / "train-articles"
-    labels = SHARED / "data" / "ptc" / "train-labels-task1-span-identification"
+    folder = FIXTURES / "ptc" / "train-articles"
+    labels = FIXTURES / "ptc" / "train-labels-task1-span-identification"
     path = sorted(folder.glob("article*.txt"))[0]
     [article] = read_source(str(path))
     assert article.text == path.read_text(encoding="utf-8")
