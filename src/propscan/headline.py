@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from propscan.document import first_line_range
+
 MAX_CHARS = 200
 MAX_WORDS = 40
 # A headline that ends in a full stop is a short one ("Assange Never Met Manafort."); a longer line
@@ -105,10 +107,12 @@ def headline_problem(line: str) -> str | None:
         return "a label of the site, not of a story"
     if not (text[0].isupper() or text[0].isdigit() or not text[0].isalpha()):
         return "not a headline (it starts in lower case)"
-    # A headline worth checking makes a claim; one or two words ("Others", "Roger Naylor", "About
-    # Us") name something and claim nothing, and are usually a label, a section or a byline.
-    if len(words) <= 2 and not text.endswith(("!", "?")):
-        return "too short for a headline (a name or a label)"
+    # A headline worth checking makes a claim ("Mayor resigns"); a word or two capitalized words
+    # ("Others", "Roger Naylor", "Game Updates") name something, usually a label, section or byline.
+    if len(words) <= 2 and all(w[0].isupper() or w[0].isdigit() for w in words) and not text.endswith(("!", "?")):
+        return "a name or a label, not a headline"
+    if len(words) == 1 and not text.endswith(("!", "?")):
+        return "a single word, not a headline"
     if text.upper() == text and len(words) <= 4:
         return "a name or label in capitals"
     return None
@@ -137,24 +141,12 @@ def _is_byline(words: list[str]) -> bool:
     return all(w[0].isupper() or w.lower() == "and" for w in words[1:])
 
 
-def first_line(text: str) -> tuple[int, int] | None:
-    """The (start, end) of the first non-empty line of ``text``, stripped of surrounding whitespace."""
-    position = 0
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped:
-            start = position + line.index(stripped)
-            return (start, start + len(stripped))
-        position += len(line) + 1
-    return None
-
-
 def no_headline_reason(text: str, title: str) -> str:
     """The warning for an article without a headline check because it has no headline."""
     if title:
         return ("no headline check: the title is not a line of the text, so the check could not point "
                 "into it")
-    line = first_line(text)
+    line = first_line_range(text)
     if line is None:
         return "no headline check: the text is empty"
     quoted = text[line[0]:line[1]]

@@ -8,9 +8,11 @@ costs a few milliseconds per article inside ``propscan analyze`` and runs throug
   bigram overlap, refuting / hedging / negation cues in the headline and in the sentences most like it;
 * stage 1, gradient-boosted trees, gives P(related); stage 2, boosted trees trained on related pairs
   only, gives P(agree | related), P(disagree | related), P(discuss | related). The product is the
-  four-way distribution (unweighted training keeps it calibrated). The decided stance multiplies it
-  by per-class decision weights tuned on training folds (``decision_weights``), so that a rare class
-  (disagree) is not drowned by the common ones: the stance is not always the most probable one.
+  four-way distribution (unweighted training keeps it calibrated). The decided stance multiplies
+  P(disagree) by a decision weight tuned on training folds (``decision_weights``), so that the rare
+  class is not drowned by the common ones; agree is never boosted, because a false "supported" is
+  the verdict a reader can least afford. One rule (``decide``) serves FNC-1 files, an article's
+  verdict and the stance of each evidence sentence.
 
 The model files (``stance.npz`` arrays, ``stance.json`` vocabulary and settings) are written only by
 ``propscan.models.stance_train.train_stance`` through ``StanceModel.save`` and read by
@@ -43,6 +45,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "stance"
 LEAD_SENTENCES = 2
 TOP_SENTENCES = 3
 EVIDENCE_SENTENCES = 3
+EVIDENCE_CANDIDATES = 12
+RELATIONS = {"agree": "supports", "disagree": "contradicts", "discuss": "discusses"}
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -371,6 +375,8 @@ class StanceModel:
         return np.hstack([1.0 - p_related, p_related * p_stance])
 
     def decide(self, probabilities: np.ndarray) -> list[str]:
+        """The stance of each row: the most probable after the decision weights. One rule for FNC-1
+        files, for an article's verdict and for each evidence sentence."""
         weights = np.array([self.decision_weights.get(s, 1.0) for s in STANCES])
         return [STANCES[i] for i in np.argmax(probabilities * weights, axis=1)]
 
@@ -390,7 +396,8 @@ class StanceModel:
               sentences: list[tuple[int, int]]) -> HeadlineCheck | None:
         """The stance of the body (the sentences after the title) towards the title, with evidence.
 
-        ``supported`` is True only when the stance is agree; the stance is the most probable one."""
+        The stance is decided as for FNC-1 files (``decide``); ``supported`` is True only for agree.
+        """
         if title is None:
             return None
         body_ranges = [(s, e) for s, e in sentences if s >= title[1]]
@@ -400,29 +407,41 @@ class StanceModel:
         h = self.features.headline(headline_text)
         b = self.features.body(text, body_ranges)
         probs = self.probabilities(self.features.pair(h, b))
-        # One article is told its most probable stance: the decision weights trade precision for
-        # recall of rare classes over a corpus (macro-F1), which is not what a reader is owed.
-        stance = STANCES[int(np.argmax(probs[0]))]
+        stance = self.decide(probs)[0]
         return HeadlineCheck(stance=stance, probabilities=_as_dict(probs[0]), supported=stance == "agree",
                              evidence=self._evidence(text, h, b, stance))
 
     def _evidence(self, text: str, h: PreparedHeadline, b: PreparedBody, stance: str) -> list[Evidence]:
-        """The body sentences closest to the headline; those with refuting cues (or all, when the
-        body disagrees) count as contradicting it, the others as supporting it."""
+        """The sentences behind the verdict and the strongest ones against it.
+
+        The body sentences most like the headline (TF-IDF) are each judged alone, as a one-sentence
+        body, by this model and ``decide``: agree → supports, disagree → contradicts, discuss →
+        discusses, unrelated → no evidence. The evidence is the most probable sentences whose own
+        stance is the verdict, then the most probable sentence of each other relation.
+        """
         if stance == "unrelated":
             return []
         sims = self.features.sentence_similarities(h, b)
-        evidence = []
-        for i in np.argsort(-sims, kind="stable")[:EVIDENCE_SENTENCES]:
-            if sims[i] <= 0.0:
-                break
+        candidates, seen = [], set()
+        for i in np.argsort(-sims, kind="stable")[:EVIDENCE_CANDIDATES]:
             start, end = b.ranges[i]
-            words = b.sentence_words[i]
-            refutes = stance == "disagree" or any(w in _REFUTING for w in words)
-            evidence.append(Evidence(start=start, end=end, text=text[start:end],
-                                     relation="contradicts" if refutes else "supports",
-                                     score=round(float(sims[i]), 4)))
-        return evidence
+            key = " ".join(text[start:end].lower().split())
+            if sims[i] <= 0.0 or key in seen:  # an article that repeats a sentence cites it once
+                continue
+            seen.add(key)
+            candidates.append(b.ranges[i])
+        if not candidates:
+            return []
+        probs = self.probabilities(np.vstack([self.features.pair(h, self.features.body(text, [r]))
+                                              for r in candidates]))
+        judged = [(own, float(p[STANCES.index(own)]), r)
+                  for own, p, r in zip(self.decide(probs), probs, candidates, strict=True) if own != "unrelated"]
+        driving = sorted((j for j in judged if j[0] == stance), key=lambda j: -j[1])[:EVIDENCE_SENTENCES]
+        counter = [max(group, key=lambda j: j[1]) for other in RELATED_STANCES if other != stance
+                   if (group := [j for j in judged if j[0] == other])]
+        return [Evidence(start=start, end=end, text=text[start:end], relation=RELATIONS[own],
+                         score=round(score, 4))
+                for own, score, (start, end) in driving + sorted(counter, key=lambda j: -j[1])]
 
 
 def _as_dict(row: np.ndarray) -> dict[str, float]:
