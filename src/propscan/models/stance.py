@@ -71,6 +71,11 @@ _CUES = tuple(dict.fromkeys(REFUTING + HEDGING + CONFIRMING))
 _REFUTING = frozenset(REFUTING)
 _HEDGING = frozenset(HEDGING)
 _CONFIRMING = frozenset(CONFIRMING)
+_CUE_GROUPS = (_REFUTING, _HEDGING, NEGATION, _CONFIRMING)
+_DENIAL = NEGATION | _REFUTING | REVERSING
+DENIAL_WINDOW = 3
+# A sentence "carries" the headline when it holds at least this share of the headline's content words.
+MATCHING_COVERAGE = 0.3
 
 
 @cache
@@ -163,6 +168,29 @@ class PreparedBody:
     refuting_rate: float
     hedging_rate: float
     n_words: int
+    sentence_content: list[set[str]]
+    sentence_cues: np.ndarray
+    """Per sentence: counts of refuting, hedging, negation and confirming words."""
+    term_counts: dict[str, tuple[int, int]]
+    """Per content word: how often the body uses it, and how often just after a denial (a negation,
+    refuting or reversing word among the three words before it)."""
+    shape: np.ndarray
+    """Whole-body figures: share of sentences with hedging, with refuting words, with a question
+    mark; quote marks per 100 words; log sentence count; refuting and hedging words in the lead."""
+
+
+def _term_counts(sentence_words: list[list[str]]) -> dict[str, tuple[int, int]]:
+    """Per content word (stemmed): its uses, and its uses within DENIAL_WINDOW words after a denial."""
+    stop = _stop_words()
+    counts: dict[str, list[int]] = {}
+    for words in sentence_words:
+        for j, w in enumerate(words):
+            if w in stop or len(w) <= 1:
+                continue
+            entry = counts.setdefault(_stem(w), [0, 0])
+            entry[0] += 1
+            entry[1] += any(x in _DENIAL for x in words[max(0, j - DENIAL_WINDOW):j])
+    return {w: (n, d) for w, (n, d) in counts.items()}
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
@@ -176,6 +204,11 @@ FEATURE_NAMES = (
      "top_negation", "polarity_differs", "h_reversing", "unmatched_headline_idf",
      "unmatched_lead_idf"]
     + [f"body_has_{w}" for w in _CUES]
+    + ["coverage_max", "coverage_top_mean", "matching_sentences", "matching_refuting", "matching_hedging",
+       "matching_negation", "matching_confirming", "best_refuting", "best_hedging", "best_negation",
+       "best_confirming", "denied_terms", "denied_share", "headline_term_hits", "b_hedged_sentences",
+       "b_refuting_sentences", "b_questions", "b_quotes", "b_sentences", "lead_refuting", "lead_hedging",
+       "h_colon", "h_quote"]
 )
 
 
@@ -198,6 +231,8 @@ class _FeatureMaker:
         lead = [w for ws in sentence_content[:LEAD_SENTENCES] for w in ws]
         flat_words = [w for ws in sentence_words for w in ws]
         present = set(flat_words)
+        cues = np.array([[sum(w in vocabulary for w in ws) for vocabulary in _CUE_GROUPS] for ws in sentence_words],
+                        dtype=np.float64)
         n_words = max(len(flat_words), 1)
         return PreparedBody(
             ranges=ranges,
@@ -212,6 +247,16 @@ class _FeatureMaker:
             refuting_rate=100.0 * sum(w in _REFUTING for w in flat_words) / n_words,
             hedging_rate=100.0 * sum(w in _HEDGING for w in flat_words) / n_words,
             n_words=len(flat_words),
+            sentence_content=[set(c) for c in sentence_content],
+            sentence_cues=cues,
+            term_counts=_term_counts(sentence_words),
+            shape=np.array([
+                float((cues[:, 1] > 0).mean()), float((cues[:, 0] > 0).mean()),
+                sum("?" in text[s:e] for s, e in ranges) / max(len(ranges), 1),
+                100.0 * sum(text.count(q) for q in '"“”') / n_words,
+                math.log1p(len(ranges)),
+                min(float(cues[:LEAD_SENTENCES, 0].sum()), 3.0), min(float(cues[:LEAD_SENTENCES, 1].sum()), 3.0),
+            ]),
         )
 
     def sentence_similarities(self, h: PreparedHeadline, b: PreparedBody) -> np.ndarray:
@@ -265,7 +310,25 @@ class _FeatureMaker:
             self._unmatched_share(h_content, b.content),
             self._unmatched_share(h_content, b.lead_content),
         ]
-        return np.concatenate([np.array(base), b.cue_presence])
+        return np.concatenate([np.array(base), b.cue_presence, self._sentence_stance(h, h_content, b)])
+
+    def _sentence_stance(self, h: PreparedHeadline, h_content: set[str], b: PreparedBody) -> np.ndarray:
+        """How the sentences that carry the headline's words speak: hedged, denied, negated or
+        confirmed; how often its words come just after a denial; and the body's overall shape."""
+        n_h = max(len(h_content), 1)
+        coverage = np.array([len(h_content & c) / n_h for c in b.sentence_content])
+        order = np.argsort(-coverage, kind="stable")
+        matching = coverage >= MATCHING_COVERAGE
+        cues_matching = (b.sentence_cues[matching] > 0).mean(axis=0) if matching.any() else np.zeros(4)
+        hits = sum(b.term_counts.get(w, (0, 0))[0] for w in h_content)
+        denied = sum(b.term_counts.get(w, (0, 0))[1] for w in h_content)
+        return np.concatenate([
+            [coverage.max(), coverage[order[:TOP_SENTENCES]].mean(), math.log1p(int(matching.sum()))],
+            cues_matching, np.minimum(b.sentence_cues[order[0]], 3.0),
+            [min(denied, 10), denied / hits if hits else 0.0, math.log1p(hits)],
+            b.shape,
+            [float(":" in h.text), float(any(q in h.text for q in "\"“‘'"))],
+        ])
 
 
 class TreeEnsemble:
