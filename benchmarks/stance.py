@@ -2,7 +2,8 @@
 
 Prints the relative FNC-1 score, accuracy, per-class F1 and macro-F1 on the dev bodies (the split
 ``train_stance`` held out, from the seed recorded in the model), then the speed of ``predict_pairs``
-from cold (bodies prepared once) on the dev pairs and on the first 8,000 pairs of the data.
+from cold (bodies prepared once) on the dev pairs and on the first 8,000 pairs of the data, then the
+headline check (verdict and evidence) of the shared sample and of the README's example.
 
     python benchmarks/stance.py [--data ../shared/data/fnc1]
 """
@@ -16,6 +17,8 @@ from pathlib import Path
 from propscan.metrics import fnc1_score
 from propscan.models.stance import STANCES, WEIGHTS_DIR, StanceModel
 from propscan.models.stance_train import load_pairs, split_by_body
+from propscan.pipeline import prepare
+from propscan.readers import article_from_text
 
 
 def timed_predictions(model: StanceModel, rows: list[dict[str, str]], bodies: dict[str, str]):
@@ -52,6 +55,27 @@ def main() -> None:
     _, seconds = timed_predictions(StanceModel.load(WEIGHTS_DIR), first, bodies)
     n_bodies = len({r["Body ID"] for r in first})
     print(f"8,000 pairs           {seconds:.1f} s ({len(first) / seconds:.0f} pairs/s, {n_bodies} bodies, cold)")
+
+    root = Path(__file__).resolve().parents[1]
+    for path in (root.parent / "shared/samples/venezuela-lima-group.txt", root / "examples/harbour-bridge.txt"):
+        if path.exists():
+            print_check(model, path)
+
+
+def print_check(model: StanceModel, path: Path) -> None:
+    """The headline check of one article as ``analyze`` makes it: verdict, then each evidence sentence."""
+    article = article_from_text(path.read_text(encoding="utf-8"))
+    cleaned, doc = prepare(article)
+    check = model.check(article.text, doc.title, doc.sentences)
+    print(f"\n{path.name}: {article.title!r}")
+    if check is None:
+        print("  no headline check: " + "; ".join(cleaned.warnings))
+        return
+    verdict = "supported" if check.supported else "not supported"
+    print(f"  {verdict} (stance {check.stance}; " + ", ".join(f"{s} {p:.2f}" for s, p in check.probabilities.items())
+          + ")")
+    for e in check.evidence:
+        print(f"  {e.relation:<11} {e.score:.2f}  {e.excerpt(110)}")
 
 
 if __name__ == "__main__":

@@ -216,9 +216,9 @@ def test_a_csv_without_a_text_column_is_one_failure(tmp_path):
 
 def test_a_folder_is_read_recursively_by_extension_and_reports_every_bad_file(tmp_path):
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
-    (tmp_path / "a.txt").write_text("Good A\n\nBody.", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Good news A\n\nBody.", encoding="utf-8")
     (tmp_path / "sub" / "b.html").write_bytes((FIXTURES / "news-page.html").read_bytes())
-    (tmp_path / "sub" / "deeper" / "c.txt").write_bytes("Good C\n\nCafé.".encode("cp1252"))
+    (tmp_path / "sub" / "deeper" / "c.txt").write_bytes("Good news C\n\nCafé.".encode("cp1252"))
     (tmp_path / "sub" / "empty.txt").write_bytes(b"")
     (tmp_path / "sub" / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
     (tmp_path / "notes.md").write_text("not an article extension", encoding="utf-8")
@@ -227,8 +227,8 @@ def test_a_folder_is_read_recursively_by_extension_and_reports_every_bad_file(tm
     items = list(iter_sources([str(tmp_path)]))
     read = [(i.source.path, i.title) for i in items if not isinstance(i, ReadFailure)]
     failed = [(i.source, i.reason.split(" (")[0]) for i in items if isinstance(i, ReadFailure)]
-    assert read == [(str(tmp_path / "a.txt"), "Good A"), (str(tmp_path / "sub" / "b.html"), TITLE),
-                    (str(tmp_path / "sub" / "deeper" / "c.txt"), "Good C")]
+    assert read == [(str(tmp_path / "a.txt"), "Good news A"), (str(tmp_path / "sub" / "b.html"), TITLE),
+                    (str(tmp_path / "sub" / "deeper" / "c.txt"), "Good news C")]
     assert failed == [(str(tmp_path / "sub" / "binary.txt"), "binary file"),
                       (str(tmp_path / "sub" / "empty.txt"), "the article is empty")]
 

@@ -30,13 +30,46 @@ class Source(BaseModel):
     format: str | None = None
 
 
+def first_line_range(text: str) -> tuple[int, int] | None:
+    """The (start, end) of the first non-empty line of ``text``, without surrounding whitespace."""
+    position = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            start = position + line.index(stripped)
+            return (start, start + len(stripped))
+        position += len(line) + 1
+    return None
+
+
+def title_range(text: str, title: str | None = None) -> tuple[int, int] | None:
+    """Where a title sits in ``text``: the first non-empty line, when that line is ``title`` (any
+    first line when ``title`` is None); None when the title is not there."""
+    found = first_line_range(text)
+    if found is None or (title is not None and text[found[0]:found[1]] != title.strip()):
+        return None
+    return found
+
+
 class Article(BaseModel):
-    """An article as read: its text (title on the first line, PTC layout) and where it came from."""
+    """An article as read: its text (PTC layout: the title, an empty line, the body) and its source.
+
+    ``title`` is the headline, as the page gave it (HTML, a corpus record, PTC's first line) or as
+    the plain text's first line when that line looks like one (``propscan.headline``); it is ""
+    when there is none, and the first line is then part of the body.
+    """
 
     id: str
     title: str = ""
     text: str
     source: Source = Field(default_factory=Source)
+
+    @property
+    def title_range(self) -> tuple[int, int] | None:
+        """Where the title sits in the text (its first non-empty line), or None: no title, or a title
+        given apart from a text that does not start with it. Derived, so it cannot drift from
+        ``title`` or ``text``; the headline check and the model's in-title feature both use it."""
+        return title_range(self.text, self.title) if self.title.strip() else None
 
 
 class Span(BaseModel):
@@ -87,17 +120,32 @@ Stance = Literal["agree", "disagree", "discuss", "unrelated"]
 
 
 class Evidence(BaseModel):
-    """A body sentence that bears on the headline."""
+    """A whole body sentence that bears on the headline, with the stance the model gives that sentence
+    alone towards it (agree: supports, disagree: contradicts, discuss: discusses) and that stance's
+    probability as ``score``."""
 
     start: int = Field(ge=0)
     end: int
     text: str
-    relation: Literal["supports", "contradicts"]
+    relation: Literal["supports", "contradicts", "discusses"]
     score: float
+
+    def excerpt(self, limit: int = 120) -> str:
+        """The sentence, shortened at a word boundary with an ellipsis when over ``limit`` characters."""
+        if len(self.text) <= limit:
+            return self.text
+        cut = self.text[:limit - 1]
+        if " " in cut:
+            cut = cut.rsplit(" ", 1)[0]
+        return cut.rstrip(" ,;:–—-") + "…"
 
 
 class HeadlineCheck(BaseModel):
-    """Whether the body supports the headline (FNC-1 stance of the body towards the headline)."""
+    """Whether the body supports the headline (FNC-1 stance of the body towards the headline).
+
+    ``evidence``: the sentences that drive the verdict (their own stance is the verdict's), then the
+    strongest sentence of each other relation (the counter-evidence); each sentence once.
+    """
 
     stance: Stance
     probabilities: dict[str, float]

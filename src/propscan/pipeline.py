@@ -14,7 +14,9 @@ from pathlib import Path
 
 from propscan.clean import Cleaned, clean
 from propscan.document import Analysis, Article, Sentence, Span
+from propscan.document import title_range as document_title_range
 from propscan.errors import PropscanError
+from propscan.headline import no_headline_reason
 from propscan.models import load_detector, load_headline_checker
 from propscan.models.base import DetectInput, Detector
 from propscan.readers import DEFAULT_MAX_BYTES, STDIN, article_from_text, read_source
@@ -92,11 +94,19 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
 
 
 def prepare(article: Article) -> tuple[Cleaned, DetectInput]:
-    """Clean an article and cut it into what a detector takes: text, sentences, the title's range."""
+    """Clean an article and cut it into what a detector takes: text, sentences, the title's range.
+
+    An article without a headline to check (no title, or nothing after it) gets a warning saying why.
+    """
     cleaned = clean(article)
     removed = [(r.start, r.end) for r in cleaned.removed]
-    title = title_range(article.text, article.title)
-    return cleaned, DetectInput(article.text, sentence_ranges(article.text, removed), title)
+    sentences = sentence_ranges(article.text, removed)
+    title = article.title_range
+    if title is None:
+        cleaned.warnings.append(no_headline_reason(article.text, article.title))
+    elif not any(start >= title[1] for start, _ in sentences):
+        cleaned.warnings.append("no headline check: there is no body text after the headline")
+    return cleaned, DetectInput(article.text, sentences, title)
 
 
 def _article_score(sentences: list[Sentence]) -> float:
@@ -105,10 +115,7 @@ def _article_score(sentences: list[Sentence]) -> float:
 
 
 def title_range(text: str, title: str | None = None) -> tuple[int, int] | None:
-    """Where the title sits in the text: the first line, when it is the title (any title if None)."""
-    first_line = text.split("\n", 1)[0]
-    stripped = first_line.strip()
-    if not stripped or (title and stripped != title.strip()):
-        return None
-    start = first_line.index(stripped)
-    return (start, start + len(stripped))
+    """Where the title sits in a bare text (``Article.title_range`` for an article); training, which
+    reads PTC texts whose first line is always the title, calls it without a title."""
+    return document_title_range(text, title)
+

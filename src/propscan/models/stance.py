@@ -8,9 +8,11 @@ costs a few milliseconds per article inside ``propscan analyze`` and runs throug
   bigram overlap, refuting / hedging / negation cues in the headline and in the sentences most like it;
 * stage 1, gradient-boosted trees, gives P(related); stage 2, boosted trees trained on related pairs
   only, gives P(agree | related), P(disagree | related), P(discuss | related). The product is the
-  four-way distribution (unweighted training keeps it calibrated). The decided stance multiplies it
-  by per-class decision weights tuned on training folds (``decision_weights``), so that a rare class
-  (disagree) is not drowned by the common ones: the stance is not always the most probable one.
+  four-way distribution (unweighted training keeps it calibrated). The decided stance multiplies
+  P(disagree) by a decision weight tuned on training folds (``decision_weights``), so that the rare
+  class is not drowned by the common ones; agree is never boosted, because a false "supported" is
+  the verdict a reader can least afford. One rule (``decide``) serves FNC-1 files, an article's
+  verdict and the stance of each evidence sentence.
 
 The model files (``stance.npz`` arrays, ``stance.json`` vocabulary and settings) are written only by
 ``propscan.models.stance_train.train_stance`` through ``StanceModel.save`` and read by
@@ -43,6 +45,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "stance"
 LEAD_SENTENCES = 2
 TOP_SENTENCES = 3
 EVIDENCE_SENTENCES = 3
+EVIDENCE_CANDIDATES = 12
+RELATIONS = {"agree": "supports", "disagree": "contradicts", "discuss": "discusses"}
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -67,6 +71,11 @@ _CUES = tuple(dict.fromkeys(REFUTING + HEDGING + CONFIRMING))
 _REFUTING = frozenset(REFUTING)
 _HEDGING = frozenset(HEDGING)
 _CONFIRMING = frozenset(CONFIRMING)
+_CUE_GROUPS = (_REFUTING, _HEDGING, NEGATION, _CONFIRMING)
+_DENIAL = NEGATION | _REFUTING | REVERSING
+DENIAL_WINDOW = 3
+# A sentence "carries" the headline when it holds at least this share of the headline's content words.
+MATCHING_COVERAGE = 0.3
 
 
 @cache
@@ -159,6 +168,29 @@ class PreparedBody:
     refuting_rate: float
     hedging_rate: float
     n_words: int
+    sentence_content: list[set[str]]
+    sentence_cues: np.ndarray
+    """Per sentence: counts of refuting, hedging, negation and confirming words."""
+    term_counts: dict[str, tuple[int, int]]
+    """Per content word: how often the body uses it, and how often just after a denial (a negation,
+    refuting or reversing word among the three words before it)."""
+    shape: np.ndarray
+    """Whole-body figures: share of sentences with hedging, with refuting words, with a question
+    mark; quote marks per 100 words; log sentence count; refuting and hedging words in the lead."""
+
+
+def _term_counts(sentence_words: list[list[str]]) -> dict[str, tuple[int, int]]:
+    """Per content word (stemmed): its uses, and its uses within DENIAL_WINDOW words after a denial."""
+    stop = _stop_words()
+    counts: dict[str, list[int]] = {}
+    for words in sentence_words:
+        for j, w in enumerate(words):
+            if w in stop or len(w) <= 1:
+                continue
+            entry = counts.setdefault(_stem(w), [0, 0])
+            entry[0] += 1
+            entry[1] += any(x in _DENIAL for x in words[max(0, j - DENIAL_WINDOW):j])
+    return {w: (n, d) for w, (n, d) in counts.items()}
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
@@ -172,6 +204,11 @@ FEATURE_NAMES = (
      "top_negation", "polarity_differs", "h_reversing", "unmatched_headline_idf",
      "unmatched_lead_idf"]
     + [f"body_has_{w}" for w in _CUES]
+    + ["coverage_max", "coverage_top_mean", "matching_sentences", "matching_refuting", "matching_hedging",
+       "matching_negation", "matching_confirming", "best_refuting", "best_hedging", "best_negation",
+       "best_confirming", "denied_terms", "denied_share", "headline_term_hits", "b_hedged_sentences",
+       "b_refuting_sentences", "b_questions", "b_quotes", "b_sentences", "lead_refuting", "lead_hedging",
+       "h_colon", "h_quote"]
 )
 
 
@@ -194,6 +231,8 @@ class _FeatureMaker:
         lead = [w for ws in sentence_content[:LEAD_SENTENCES] for w in ws]
         flat_words = [w for ws in sentence_words for w in ws]
         present = set(flat_words)
+        cues = np.array([[sum(w in vocabulary for w in ws) for vocabulary in _CUE_GROUPS] for ws in sentence_words],
+                        dtype=np.float64)
         n_words = max(len(flat_words), 1)
         return PreparedBody(
             ranges=ranges,
@@ -208,6 +247,16 @@ class _FeatureMaker:
             refuting_rate=100.0 * sum(w in _REFUTING for w in flat_words) / n_words,
             hedging_rate=100.0 * sum(w in _HEDGING for w in flat_words) / n_words,
             n_words=len(flat_words),
+            sentence_content=[set(c) for c in sentence_content],
+            sentence_cues=cues,
+            term_counts=_term_counts(sentence_words),
+            shape=np.array([
+                float((cues[:, 1] > 0).mean()), float((cues[:, 0] > 0).mean()),
+                sum("?" in text[s:e] for s, e in ranges) / max(len(ranges), 1),
+                100.0 * sum(text.count(q) for q in '"“”') / n_words,
+                math.log1p(len(ranges)),
+                min(float(cues[:LEAD_SENTENCES, 0].sum()), 3.0), min(float(cues[:LEAD_SENTENCES, 1].sum()), 3.0),
+            ]),
         )
 
     def sentence_similarities(self, h: PreparedHeadline, b: PreparedBody) -> np.ndarray:
@@ -261,7 +310,25 @@ class _FeatureMaker:
             self._unmatched_share(h_content, b.content),
             self._unmatched_share(h_content, b.lead_content),
         ]
-        return np.concatenate([np.array(base), b.cue_presence])
+        return np.concatenate([np.array(base), b.cue_presence, self._sentence_stance(h, h_content, b)])
+
+    def _sentence_stance(self, h: PreparedHeadline, h_content: set[str], b: PreparedBody) -> np.ndarray:
+        """How the sentences that carry the headline's words speak: hedged, denied, negated or
+        confirmed; how often its words come just after a denial; and the body's overall shape."""
+        n_h = max(len(h_content), 1)
+        coverage = np.array([len(h_content & c) / n_h for c in b.sentence_content])
+        order = np.argsort(-coverage, kind="stable")
+        matching = coverage >= MATCHING_COVERAGE
+        cues_matching = (b.sentence_cues[matching] > 0).mean(axis=0) if matching.any() else np.zeros(4)
+        hits = sum(b.term_counts.get(w, (0, 0))[0] for w in h_content)
+        denied = sum(b.term_counts.get(w, (0, 0))[1] for w in h_content)
+        return np.concatenate([
+            [coverage.max(), coverage[order[:TOP_SENTENCES]].mean(), math.log1p(int(matching.sum()))],
+            cues_matching, np.minimum(b.sentence_cues[order[0]], 3.0),
+            [min(denied, 10), denied / hits if hits else 0.0, math.log1p(hits)],
+            b.shape,
+            [float(":" in h.text), float(any(q in h.text for q in "\"“‘'"))],
+        ])
 
 
 class TreeEnsemble:
@@ -371,6 +438,8 @@ class StanceModel:
         return np.hstack([1.0 - p_related, p_related * p_stance])
 
     def decide(self, probabilities: np.ndarray) -> list[str]:
+        """The stance of each row: the most probable after the decision weights. One rule for FNC-1
+        files, for an article's verdict and for each evidence sentence."""
         weights = np.array([self.decision_weights.get(s, 1.0) for s in STANCES])
         return [STANCES[i] for i in np.argmax(probabilities * weights, axis=1)]
 
@@ -390,7 +459,8 @@ class StanceModel:
               sentences: list[tuple[int, int]]) -> HeadlineCheck | None:
         """The stance of the body (the sentences after the title) towards the title, with evidence.
 
-        ``supported`` is True only when the stance is agree; the stance is the most probable one."""
+        The stance is decided as for FNC-1 files (``decide``); ``supported`` is True only for agree.
+        """
         if title is None:
             return None
         body_ranges = [(s, e) for s, e in sentences if s >= title[1]]
@@ -400,29 +470,41 @@ class StanceModel:
         h = self.features.headline(headline_text)
         b = self.features.body(text, body_ranges)
         probs = self.probabilities(self.features.pair(h, b))
-        # One article is told its most probable stance: the decision weights trade precision for
-        # recall of rare classes over a corpus (macro-F1), which is not what a reader is owed.
-        stance = STANCES[int(np.argmax(probs[0]))]
+        stance = self.decide(probs)[0]
         return HeadlineCheck(stance=stance, probabilities=_as_dict(probs[0]), supported=stance == "agree",
                              evidence=self._evidence(text, h, b, stance))
 
     def _evidence(self, text: str, h: PreparedHeadline, b: PreparedBody, stance: str) -> list[Evidence]:
-        """The body sentences closest to the headline; those with refuting cues (or all, when the
-        body disagrees) count as contradicting it, the others as supporting it."""
+        """The sentences behind the verdict and the strongest ones against it.
+
+        The body sentences most like the headline (TF-IDF) are each judged alone, as a one-sentence
+        body, by this model and ``decide``: agree → supports, disagree → contradicts, discuss →
+        discusses, unrelated → no evidence. The evidence is the most probable sentences whose own
+        stance is the verdict, then the most probable sentence of each other relation.
+        """
         if stance == "unrelated":
             return []
         sims = self.features.sentence_similarities(h, b)
-        evidence = []
-        for i in np.argsort(-sims, kind="stable")[:EVIDENCE_SENTENCES]:
-            if sims[i] <= 0.0:
-                break
+        candidates, seen = [], set()
+        for i in np.argsort(-sims, kind="stable")[:EVIDENCE_CANDIDATES]:
             start, end = b.ranges[i]
-            words = b.sentence_words[i]
-            refutes = stance == "disagree" or any(w in _REFUTING for w in words)
-            evidence.append(Evidence(start=start, end=end, text=text[start:end],
-                                     relation="contradicts" if refutes else "supports",
-                                     score=round(float(sims[i]), 4)))
-        return evidence
+            key = " ".join(text[start:end].lower().split())
+            if sims[i] <= 0.0 or key in seen:  # an article that repeats a sentence cites it once
+                continue
+            seen.add(key)
+            candidates.append(b.ranges[i])
+        if not candidates:
+            return []
+        probs = self.probabilities(np.vstack([self.features.pair(h, self.features.body(text, [r]))
+                                              for r in candidates]))
+        judged = [(own, float(p[STANCES.index(own)]), r)
+                  for own, p, r in zip(self.decide(probs), probs, candidates, strict=True) if own != "unrelated"]
+        driving = sorted((j for j in judged if j[0] == stance), key=lambda j: -j[1])[:EVIDENCE_SENTENCES]
+        counter = [max(group, key=lambda j: j[1]) for other in RELATED_STANCES if other != stance
+                   if (group := [j for j in judged if j[0] == other])]
+        return [Evidence(start=start, end=end, text=text[start:end], relation=RELATIONS[own],
+                         score=round(score, 4))
+                for own, score, (start, end) in driving + sorted(counter, key=lambda j: -j[1])]
 
 
 def _as_dict(row: np.ndarray) -> dict[str, float]:

@@ -2,6 +2,9 @@
 
 The article's ``text`` is in PTC layout: the title on the first line, an empty line, then one body
 paragraph per line with an empty line between paragraphs (as in the PTC articles and the sample).
+The title is the one the page declares (``<title>``, ``og:title``, ``<h1>``, as trafilatura finds
+it); a page that declares none gets its first paragraph as title only when that paragraph looks
+like a headline (``propscan.headline``), and otherwise has no title.
 Block elements inside a paragraph (an embedded tweet's text and its attribution, list items, line
 breaks) become paragraphs of their own. Menus, share buttons, related links, comment forms,
 newsletter boxes, cookie banners and footers are left out by trafilatura; the furniture lines it
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from propscan.document import Article, Source
 from propscan.errors import PropscanError
+from propscan.headline import headline_problem
 from propscan.readers.text import DEFAULT_MAX_BYTES, decode, read_bytes
 
 # Elements of trafilatura's output tree that start a new paragraph.
@@ -37,9 +41,9 @@ def article_from_html(html: str, *, url: str | None = None, id: str | None = Non
         paragraphs = paragraphs[1:]
     if not paragraphs:
         raise PropscanError("no article text found in the HTML page", source=where)
-    if not title:
+    if not title and headline_problem(paragraphs[0]) is None and len(paragraphs) > 1:
         title, paragraphs = paragraphs[0], paragraphs[1:]
-    text = "\n\n".join([title, *paragraphs])
+    text = "\n\n".join([title, *paragraphs] if title else paragraphs)
     from propscan.readers import content_id
 
     return Article(

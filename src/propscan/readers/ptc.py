@@ -60,6 +60,8 @@ def read_article(path: str | Path) -> Article:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PropscanError(f"not UTF-8 text (byte {e.start})", source=str(path)) from None
+    # The layout makes line 1 the title whatever it looks like (no headline rule, unlike plain
+    # text); ``Article.title_range`` then finds it there, as for every other reader.
     title = text.split("\n", 1)[0].strip()
     return Article(id=article_id_for(path), title=title, text=text,
                    source=Source(path=str(path), format="ptc"))

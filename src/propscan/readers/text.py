@@ -1,8 +1,9 @@
 """Plain-text articles and the decoding of bytes into text.
 
-A ``.txt`` article is PTC layout (``article<ID>.txt``: title, empty line, body) or any text whose
-first non-empty line is taken as the title. Its ``text`` is the file's text exactly, decoded and with
-CRLF / CR newlines turned into ``\\n`` (PTC files use ``\\n`` already, so their offsets stay valid).
+A ``.txt`` article is PTC layout (``article<ID>.txt``: title, empty line, body) or any text; its
+first non-empty line is the title when it looks like a headline (``title_of``). Its ``text`` is
+the file's text exactly, decoded and with CRLF / CR newlines turned into ``\\n`` (PTC files use
+``\\n`` already, so their offsets stay valid).
 
 Decoding, in order: a byte-order mark (UTF-8, UTF-16, UTF-32) decides; bytes with NULs or a known
 binary signature are refused; strict UTF-8; then Windows-1252, which also decodes Latin-1 text
@@ -20,8 +21,9 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from propscan.document import Article, Source
+from propscan.document import Article, Source, first_line_range
 from propscan.errors import PropscanError
+from propscan.headline import headline_problem
 
 DEFAULT_MAX_BYTES = 5_000_000
 
@@ -48,10 +50,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def title_of(text: str) -> str:
-    for line in text.split("\n"):
-        if line.strip():
-            return line.strip()
-    return ""
+    """The title of a plain text: its first non-empty line when that line looks like a headline
+    (``propscan.headline``), else "" (the text has no title; its first line is body)."""
+    found = first_line_range(text)
+    if found is None:
+        return ""
+    line = text[found[0]:found[1]]
+    return line if headline_problem(line) is None else ""
 
 
 def normalize_newlines(text: str) -> str:
