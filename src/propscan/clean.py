@@ -9,13 +9,22 @@ news carries (../shared/data/unlabeled-news, the Lima Group sample). A sentence 
 merely mentions "cookies" or "subscribers" is never a whole-line match, so it is kept; the removed
 range covers the line's text, not its newline. Then the language of the kept text is detected:
 the models are trained on English, so other languages get a warning.
+
+The text is untrusted, so the patterns run on RE2 (``google-re2``), whose matching time is linear
+in the length of the line whatever the pattern: a pattern with nested repetition such as
+``(?:facebook\\s*[|,]?\\s*){2,}`` cannot make one line take minutes, as it could with Python's
+backtracking ``re``. RE2 has no lookarounds, and its ``\\s``, ``\\d`` and ``\\b`` are ASCII-only, so a
+line's runs of (Unicode) whitespace are turned into single spaces before matching.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+
+import re2
 
 from propscan.document import Article, RemovedRange
 
@@ -49,9 +58,6 @@ _FURNITURE: list[tuple[str, str]] = [
     ("read more link", r"read more\s*:.{0,150}"),
     ("read more link", r"related(?: content| stories| articles| coverage| topics| posts| links)?\s*(?::.{0,150})?"),
     ("read more link", r"visit .{1,60} homepage for more stories\.?"),
-    # A story about tracking cookies is not a cookie notice: a notice speaks to the reader.
-    ("cookie notice", r"(?=.{0,300}\bcookie)(?=.{0,300}\b(?:we use|(?:this|our) (?:web)?site uses?|accept(?:ing)? "
-                      r"(?:all |our )?cookies|cookie (?:policy|preferences|settings|notice)|your browser)).{1,400}"),
     # A credit, or a caption short enough not to be a sentence of the story (annotators of PTC labeled
     # long captions as text).
     ("photo credit", r"\(?(?:file )?(?:photo|photograph|image|picture|video|graphic|illustration)s?(?: credit)?"
@@ -70,7 +76,30 @@ _FURNITURE: list[tuple[str, str]] = [
     ("comments prompt", r"(?:leave a comment|post a comment|read the comments|most recent comments|"
                         r"comments?(?: \(\d+\))?|show comments)[.!]*"),
 ]
-_PATTERNS = [(reason, re.compile(pattern, re.IGNORECASE)) for reason, pattern in _FURNITURE]
+_PATTERNS = [(reason, re2.compile(f"(?i){pattern}")) for reason, pattern in _FURNITURE]
+
+# A story about tracking cookies is not a cookie notice: a notice speaks to the reader. The line
+# must be at most 400 characters and, in its first 300, name cookies and speak to the reader (RE2
+# has no lookahead to say "both" in one pattern).
+_COOKIE_NOTICE_MAX = 400
+_COOKIE_NOTICE_CUES = [
+    re2.compile(r"(?i)^.{0,300}\bcookie"),
+    re2.compile(r"(?i)^.{0,300}\b(?:we use|(?:this|our) (?:web)?site uses?|accept(?:ing)? (?:all |our )?cookies|"
+                r"cookie (?:policy|preferences|settings|notice)|your browser)"),
+]
+
+
+def _whole_line(pattern) -> Callable[[str], bool]:
+    return lambda line: pattern.fullmatch(line) is not None
+
+
+def _cookie_notice(line: str) -> bool:
+    return len(line) <= _COOKIE_NOTICE_MAX and all(cue.search(line) for cue in _COOKIE_NOTICE_CUES)
+
+
+# (reason, test of a whitespace-normalized line), in the order they are tried
+FURNITURE_RULES: list[tuple[str, Callable[[str], bool]]] = [
+    *((reason, _whole_line(pattern)) for reason, pattern in _PATTERNS), ("cookie notice", _cookie_notice)]
 _LINE = re.compile(r"[^\n]+")
 
 # Below this many letters of kept text, language detection is a guess and is not reported.
@@ -78,7 +107,7 @@ MIN_LETTERS_FOR_LANGUAGE = 40
 LANGUAGE_NAMES = {
     "ar": "Arabic", "de": "German", "es": "Spanish", "fr": "French", "it": "Italian", "ja": "Japanese",
     "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ru": "Russian", "tr": "Turkish", "uk": "Ukrainian",
-    "zh-cn": "Chinese", "zh-tw": "Chinese", "ko": "Korean", "sv": "Swedish", "fa": "Persian",
+    "zh": "Chinese", "ko": "Korean", "sv": "Swedish", "fa": "Persian",
 }
 
 
@@ -104,11 +133,11 @@ def clean(article: Article) -> Cleaned:
 
 def furniture_reason(line: str) -> str | None:
     """Why a whole line is page furniture, or None when it may be part of the story."""
-    stripped = line.strip()
-    if not stripped:
+    normalized = " ".join(line.split())
+    if not normalized:
         return None
-    for reason, pattern in _PATTERNS:
-        if pattern.fullmatch(stripped):
+    for reason, matches in FURNITURE_RULES:
+        if matches(normalized):
             return reason
     return None
 
@@ -125,52 +154,28 @@ def furniture_ranges(text: str) -> list[RemovedRange]:
     return ranges
 
 
-# The commonest English function words: in English prose they make up a third or more of the
-# words; in other languages (even ones that borrow English terms) far less.
-_ENGLISH_FUNCTION_WORDS = frozenset(
-    "the of and to a in is that for it on was with as by be are this at from have has not but an "
-    "they he she his her its which or were been will would said who their we".split())
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
-def _clearly_english(text: str) -> bool:
-    words = _WORDS.findall(text[:3000].lower())
-    return len(words) >= 20 and sum(w in _ENGLISH_FUNCTION_WORDS for w in words) >= 0.25 * len(words)
-
-
 def detect_language(text: str) -> str | None:
-    """The language code of ``text`` (langdetect, fixed seed), or None when too little to tell.
-
-    Text that is plainly English by its function words skips langdetect, which is slow.
-    """
-    if sum(len(word) for word in _WORDS.findall(text[:5_000])) < MIN_LETTERS_FOR_LANGUAGE:
+    """The ISO 639-1 code of the language of ``text`` (py3langid), or None when too little to tell."""
+    sample = text[:5_000]
+    if sum(len(word) for word in _WORDS.findall(sample)) < MIN_LETTERS_FOR_LANGUAGE:
         return None
-    if _clearly_english(text):
-        return "en"
-    from langdetect.lang_detect_exception import LangDetectException
-
-    detector = _language_factory().create()
-    detector.append(text[:5_000])
-    try:
-        return detector.detect()
-    except LangDetectException:
-        return None
+    language, _ = _language_identifier().classify(sample)
+    return language
 
 
 def load_language_profiles() -> None:
-    """Load langdetect's profiles now (about 0.7 s) rather than on the first article that needs them."""
-    _language_factory()
+    """Load the language identifier's model now (about a second) rather than on the first article."""
+    _language_identifier()
 
 
 @cache
-def _language_factory():
-    """langdetect's profiles, loaded once; our own factory with a fixed seed, not the global one."""
-    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    factory = DetectorFactory()
-    factory.load_profile(PROFILES_DIRECTORY)
-    factory.set_seed(0)
-    return factory
+    return LanguageIdentifier.from_model_file(MODEL_FILE)
 
 
 def _kept_text(text: str, removed: list[RemovedRange]) -> str:
