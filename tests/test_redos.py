@@ -90,17 +90,22 @@ def _is_pattern(value: object) -> bool:
     return isinstance(value, re.Pattern) or type(value).__module__.startswith("re2")
 
 
+def _patterns_in(value: object, name: str) -> list[tuple[str, object]]:
+    """The compiled patterns in a value: itself, or inside its lists and tuples (rules)."""
+    if _is_pattern(value):
+        return [(name, value)]
+    if isinstance(value, list | tuple):
+        return [found for i, item in enumerate(value) for found in _patterns_in(item, f"{name}[{i}]")]
+    return []
+
+
 def _module_patterns() -> list[tuple[str, object]]:
-    """(module.name, pattern) for each compiled pattern at module level, alone or in a list of rules."""
+    """(module.name[index...], pattern) for each compiled pattern at module level, alone or in rules."""
     found = []
     for info in pkgutil.walk_packages(propscan.__path__, "propscan."):
         module = importlib.import_module(info.name)
         for name, value in vars(module).items():
-            items = value if isinstance(value, list | tuple) else [value]
-            for i, item in enumerate(items):
-                for part in item if isinstance(item, tuple) else (item,):
-                    if _is_pattern(part):
-                        found.append((f"{info.name}.{name}" + (f"[{i}]" if items is value else ""), part))
+            found += _patterns_in(value, f"{info.name}.{name}")
     return found
 
 
@@ -116,7 +121,7 @@ PATTERNS = _module_patterns()
 
 def test_the_patterns_are_found():
     names = {name.split("[")[0] for name, _ in PATTERNS}
-    assert {"propscan.clean._PATTERNS", "propscan.clean._COOKIE_NOTICE_CUES", "propscan.segment._BOUNDARY",
+    assert {"propscan.clean._PATTERNS", "propscan.clean._CUE_PATTERNS", "propscan.segment._BOUNDARY",
             "propscan.segment._ABBREV", "propscan.models.lexicon._PATTERNS",
             "propscan.readers.html._META_CHARSET"} <= names
     assert sum(name.startswith("propscan.clean._PATTERNS[") for name, _ in PATTERNS) >= 30

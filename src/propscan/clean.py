@@ -75,31 +75,101 @@ _FURNITURE: list[tuple[str, str]] = [
     ("loading marker", r"loading(?:\.\.\.|…)"),
     ("comments prompt", r"(?:leave a comment|post a comment|read the comments|most recent comments|"
                         r"comments?(?: \(\d+\))?|show comments)[.!]*"),
+    # Written from the hand-marked sample of ../shared/data/unlabeled-news (benchmarks/furniture.py).
+    ("read more link", r"(?:more|previous|next|also read|read also|see also|also see) ?[|:] ?.{1,400}"
+                       r"|(?:à|a) lire aussi.{1,200}"),
+    ("read more link", r"> ?(?:view|find out|read|see|watch|click|more)\b.{0,150}"),
+    ("read more link", r"explore further\b.{0,200}|view more|(?:see|view) (?:all|more) (?:photos|videos|stories)"),
+    ("read more link", r"(?:listen to|watch|complete list of|see|view|read)\b.{1,150}(?:\.\.\.|…)"),
+    ("read more link", r"send this (?:page|article|story) to (?:someone|a friend)\b.{0,40}"),
+    # "ACKAL: Iberia Sheriff accused ..." and "MORE | ...": a capitalized label and a headline with no full stop.
+    # Not a shouted line in capitals: propaganda shouts, and PTC annotators labeled those lines.
+    ("headline link", r"(?-i:[A-Z][A-Z'’.-]{2,20}(?: [A-Z][A-Z'’.-]+){0,2}): (?-i:[A-Z][a-z]).{8,150}[^.!?\"”’:]"),
+    ("read more link", r"more information: .{1,600}|mehr infos? .{1,150}"),
+    ("video player", r"this video can ?not be played\b.{0,400}|embed more news videos\b.{0,400}"),
+    ("video player", r"(?:something went wrong\.? )?try refreshing your browser\b.{0,300}|back to video"),
+    ("video player", r"placeholder while article actions load"),
+    # A video's length, its title (twice), its date: "1:49 Charges laid ... – Jul 12, 2017".
+    ("video player", r"\d{1,2}:\d{2} .{5,400} [–—-] (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+                     r" \d{1,2}, \d{4}"),
+    # A browser or plug-in the page wants: "IE 11 is not supported", "You need to enable JavaScript".
+    ("browser notice", r".{0,150}\b(?:you need to enable|please enable|requires? .{0,60}\b|must have|turn on)"
+                       r" ?javascript\b.{0,200}|.{0,80}\bjavascript is (?:required|disabled|not enabled)\b.{0,200}"),
+    ("browser notice", r"(?:ie|internet explorer) ?\d* is (?:not|no longer) supported\b.{0,150}"),
+    ("browser notice", r".{0,80}\byour browser is (?:not supported|out of date|outdated)\b.{0,150}"),
+    ("page notice", r"this is an archived article\b.{0,250}"),
+    ("page notice", r"thanks? (?:you )?for visiting ?[.!]*|thank you for your support[.!]*"),
+    ("page notice", r"(?:this item (?:has been removed|is incompatible|will only be visible)|current visibility:)"
+                    r".{0,300}|not enough ratings\b.{0,80}|offline see all \d+ collections\b.{0,300}"),
+    ("page notice", r"details: .{0,40}\buploaded\b.{0,200}"),
+    ("login prompt", r"(?:log ?in|sign ?in)(?: now| here| to (?:continue|your account))?[.!]*|remember me"
+                     r"|(?:username|user name|e-?mail(?: address)?|password)\*? ?:?|forgot (?:your )?password\??"),
+    ("login prompt", r"(?:please )?(?:log|sign) ?in to (?:continue|read|view|access|comment|see)\b.{0,100}"
+                     r"|(?:already have|don['’]?t have) an? .{0,40}account\?.{0,60}"
+                     r"|create (?:an|a free|your) account\b.{0,60}"),
+    ("cookie notice", r"(?:accept|reject|allow|refuse|decline)(?: all)?(?: cookies)?"
+                      r"|manage (?:settings|preferences|cookies)|(?:cookie|privacy) (?:settings|choices|preferences)"
+                      r"|your privacy choices"),
+    ("robot check", r"enter the characters you see below\.?|type the characters you see in (?:this|the) image\b.{0,40}"
+                    r"|(?:sorry, )?we just need to make sure you'?re not a robot\b.{0,200}"),
+    ("reader form", r"in some cases your (?:question|comment|story|photo)s? will be published\b.{0,300}"),
+    ("reader form", r"use this form to\b.{0,100}|do you have (?:a|any) questions? about .{1,80}\?"),
+    ("reader form", r"got a (?:news )?tip\b.{0,100}"),
+    ("share prompt", r"follow .{1,60} on (?:twitter|facebook|instagram)\b.{0,200}"),
+    ("share prompt", r"find (?:the reporter|the author|the writer|me|us|him|her) (?:at|on)\b.{0,250}"),
+    ("share prompt", r".{0,30}\byou can find (?:me|us)\b.{0,60}"),
+    ("share prompt", r"(?:twitter|insta(?:gram)?|twitch|facebook|youtube|tiktok|patreon) ?[–—-] ?"
+                     r"where (?:i|we)\b.{0,100}"),
+    ("listen prompt", r".{0,200}\blisten to the latest episode\b.{0,200}|we release new episodes\b.{0,60}"),
+    ("photo credit", r"(?:fotos?|(?:featured |top |header |lead )?(?:photo|image|picture)s? "
+                     r"(?:by|courtesy(?: of)?|via)) ?:? .{1,80}"),
+    ("photo credit", r"(?:image source, .{1,60}? )?(?:image|media) caption, .{0,300}|image source, .{1,60}"),
+    # A caption: a sentence or two ending in its credit, "(Alex Brandon/AP)", "Credit: University of Sussex".
+    ("photo credit", r".{1,700}\((?:(?:ap )?(?:photo|video|image)s?(?: credit)?[:/] ?[^()]{2,80}|[^()/]{2,60}/"
+                     r"(?:ap|afp|reuters|getty images|epa|shutterstock|the [^()/]{2,40}))\)\.?"),
+    ("photo credit", r".{1,300}[.!?’”] ?(?:photo |image )?credit: [^.!?]{1,80}\.?"),
+    ("photo credit", r".{1,300}[.!?’”] ?[^.!?]{1,60}/ ?(?:facebook|twitter|instagram)"),
+    ("photo credit", r".{10,300}[.!?] (?-i:(?:[A-Z][\w.&-]* ){1,3})photo\.?"),
+    ("copyright notice", r".{0,80}© photos are copyrighted\b.{0,100}"),
 ]
 _PATTERNS = [(reason, re2.compile(f"(?i){pattern}")) for reason, pattern in _FURNITURE]
 
-# A story about tracking cookies is not a cookie notice: a notice speaks to the reader. The line
-# must be at most 400 characters and, in its first 300, name cookies and speak to the reader (RE2
-# has no lookahead to say "both" in one pattern).
-_COOKIE_NOTICE_MAX = 400
-_COOKIE_NOTICE_CUES = [
-    re2.compile(r"(?i)^.{0,300}\bcookie"),
-    re2.compile(r"(?i)^.{0,300}\b(?:we use|(?:this|our) (?:web)?site uses?|accept(?:ing)? (?:all |our )?cookies|"
-                r"cookie (?:policy|preferences|settings|notice)|your browser)"),
+# Notices that can only be told from a sentence of the story by two things at once (RE2 has no
+# lookahead to say "both" in one pattern): (reason, longest line, cues each found within the first
+# 300 characters). A story about tracking cookies is not a cookie notice: a notice speaks to the reader.
+_NEAR_START = r"(?i)^.{0,300}\b"
+_CUE_RULES: list[tuple[str, int, list[str]]] = [
+    ("cookie notice", 1_000, [
+        r"(?:cookie|biscotti)",
+        r"(?:we use|(?:this|our) (?:web)?site uses?|accept(?:ing)? (?:all |our )?cookies|"
+        r"cookie (?:policy|preferences|settings|notice)|your browser|utilizziamo|utilizzeremo|preferenze|"
+        r"nous utilisons|wir verwenden|utilizamos|usamos)",
+    ]),
+    ("comments prompt", 400, [
+        r"(?:let us know|comments? below|comment on this (?:article|story|post)|drop (?:us )?a (?:note|line))",
+        r"(?:e-?mail us|an e-?mail|in the comments|comments below)",
+    ]),
+    ("ad-blocker notice", 400, [
+        r"(?:ad ?blockers?|blocks? ads|ad-blocking)",
+        r"(?:you|your|please|we ask)\b",
+    ]),
 ]
+_CUE_PATTERNS = [(reason, longest, [re2.compile(_NEAR_START + cue) for cue in cues])
+                 for reason, longest, cues in _CUE_RULES]
 
 
 def _whole_line(pattern) -> Callable[[str], bool]:
     return lambda line: pattern.fullmatch(line) is not None
 
 
-def _cookie_notice(line: str) -> bool:
-    return len(line) <= _COOKIE_NOTICE_MAX and all(cue.search(line) for cue in _COOKIE_NOTICE_CUES)
+def _all_cues(longest: int, cues: list) -> Callable[[str], bool]:
+    return lambda line: len(line) <= longest and all(cue.search(line) for cue in cues)
 
 
 # (reason, test of a whitespace-normalized line), in the order they are tried
 FURNITURE_RULES: list[tuple[str, Callable[[str], bool]]] = [
-    *((reason, _whole_line(pattern)) for reason, pattern in _PATTERNS), ("cookie notice", _cookie_notice)]
+    *((reason, _whole_line(pattern)) for reason, pattern in _PATTERNS),
+    *((reason, _all_cues(longest, cues)) for reason, longest, cues in _CUE_PATTERNS)]
 _LINE = re.compile(r"[^\n]+")
 
 # Below this many letters of kept text, language detection is a guess and is not reported.
@@ -116,19 +186,49 @@ class Cleaned:
     removed: list[RemovedRange] = field(default_factory=list)
     language: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Why the text is no article at all (a cookie wall, a login page, a video error), or None.
+    not_article: str | None = None
+
+
+# A text with fewer letters than this outside its furniture is no article when the furniture is a
+# wall (a cookie wall, a login page, a video error...) or outweighs what is left.
+MAX_LETTERS_OF_NO_ARTICLE = 200
+_WALLS = {"cookie notice": "a cookie wall", "browser notice": "a browser or JavaScript notice",
+          "ad-blocker notice": "an ad-blocker wall", "login prompt": "a login page",
+          "robot check": "a robot check", "video player": "a video player's error"}
 
 
 def clean(article: Article) -> Cleaned:
-    """The furniture lines of ``article.text`` as removed ranges, and the language of the rest."""
+    """The furniture lines of ``article.text`` as removed ranges, the language of the rest, and
+    whether there is an article at all."""
     removed = furniture_ranges(article.text)
     kept = _kept_text(article.text, removed)
     language = detect_language(kept)
+    not_article = _why_no_article(article.text, kept, removed)
     warnings = []
-    if language and language != "en":
+    if not_article:
+        warnings.append(f"this is no article: {not_article}; it gets no article score")
+    elif language and language != "en":
         name = LANGUAGE_NAMES.get(language, language)
         warnings.append(f"the article seems to be in {name} ({language}), not English: the models are "
                         "trained on English news, so expect unreliable results")
-    return Cleaned(removed=removed, language=language, warnings=warnings)
+    return Cleaned(removed=removed, language=language, warnings=warnings, not_article=not_article)
+
+
+def _why_no_article(text: str, kept: str, removed: list[RemovedRange]) -> str | None:
+    kept_letters = _letters(kept)
+    if not removed or kept_letters >= MAX_LETTERS_OF_NO_ARTICLE:
+        return None
+    walls = [_WALLS[r.reason] for r in removed if r.reason in _WALLS]
+    if walls:
+        return f"it reads as {walls[0]}, with {kept_letters} letters of other text"
+    if _letters(text) - kept_letters > kept_letters:
+        return f"nearly all of it is page furniture ({len(removed)} lines), with {kept_letters} letters of other text"
+    return None
+
+
+def _letters(text: str) -> int:
+    return sum(len(word) for word in _WORDS.findall(text))
 
 
 def furniture_reason(line: str) -> str | None:
@@ -142,16 +242,42 @@ def furniture_reason(line: str) -> str | None:
     return None
 
 
+# Reasons that look at a line's shape, like a headline's: the first line is the title, so they skip it.
+_HEADLINE_SHAPED = {"headline link"}
+# A list of links to other stories closing the page: at least this many short lines in a row at the
+# end, each a headline (three words or more, no closing punctuation), with no credit line among them.
+MIN_CLOSING_LINKS = 4
+_CREDIT_LINE = re2.compile(r"(?i)(?:contributing|reporting|additional reporting|editing|edited|written|compiled|"
+                           r"by|with|source|sources)\b")
+
+
 def furniture_ranges(text: str) -> list[RemovedRange]:
     ranges = []
+    kept_lines = []
     for line in _LINE.finditer(text):
-        reason = furniture_reason(line.group())
-        if reason:
-            content = line.group()
-            start = line.start() + len(content) - len(content.lstrip())
-            end = line.end() - (len(content) - len(content.rstrip()))
-            ranges.append(RemovedRange(start=start, end=end, reason=reason))
+        content = line.group()
+        stripped = content.strip()
+        if not stripped:
+            continue
+        start = line.start() + len(content) - len(content.lstrip())
+        reason = furniture_reason(content)
+        if reason and not (reason in _HEADLINE_SHAPED and not kept_lines and not ranges):
+            ranges.append(RemovedRange(start=start, end=start + len(stripped), reason=reason))
+        else:
+            kept_lines.append((start, stripped))
+    closing = []
+    for start, stripped in reversed(kept_lines[1:]):
+        if not _headline_shaped(stripped):
+            break
+        closing.append(RemovedRange(start=start, end=start + len(stripped), reason="related links"))
+    if len(closing) >= MIN_CLOSING_LINKS:
+        ranges = sorted(ranges + closing, key=lambda r: r.start)
     return ranges
+
+
+def _headline_shaped(line: str) -> bool:
+    return (len(line) <= 100 and len(line.split()) >= 3 and line[0].isupper()
+            and line[-1] not in ".!?,;:\"'”’)…" and not _CREDIT_LINE.match(line))
 
 
 _WORDS = re.compile(r"[^\W\d_]+")

@@ -53,7 +53,7 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
             yield Analysis(
                 id=article.id, title=article.title, text=article.text, source=article.source,
                 spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
-                sentences=sentences, score=_article_score(sentences), removed=c.removed,
+                sentences=sentences, score=None if c.not_article else _article_score(sentences), removed=c.removed,
                 language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
             )
 

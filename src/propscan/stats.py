@@ -96,7 +96,7 @@ def corpus_stats(analyses: Iterable[Analysis]) -> CorpusStats:
             group.sentences += len(analysis.sentences)
             group.technique_sentences += technique_sentence_count(analysis)
             group.spans += len(analysis.spans)
-            group.mean_score += analysis.score  # a sum until the pass ends
+            group.mean_score += analysis.score or 0.0  # a sum until the pass ends; no article counts 0
             for technique, n in counts.items():
                 group.techniques[technique] = group.techniques.get(technique, 0) + n
         for technique, n in counts.items():

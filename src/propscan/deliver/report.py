@@ -45,8 +45,11 @@ def print_report(analysis: Analysis, console: Console | None = None) -> None:
                       f"p={h.probabilities.get(h.stance, 0):.2f})")
         for e in h.evidence:
             console.print(f"  {e.relation}: “{e.text[:120]}”")
-    console.print(f"[bold]Article score:[/] {analysis.score:.2f} (expected share of sentences "
-                  f"using a technique; {len(analysis.sentences)} sentences)")
+    if analysis.score is None:
+        console.print("[bold]Article score:[/] none (no article)")
+    else:
+        console.print(f"[bold]Article score:[/] {analysis.score:.2f} (expected share of sentences "
+                      f"using a technique; {len(analysis.sentences)} sentences)")
     if analysis.removed:
         console.print(f"[dim]Page furniture ignored: {len(analysis.removed)} range(s)[/]")
     for w in analysis.warnings:
