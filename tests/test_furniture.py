@@ -111,3 +111,18 @@ def test_the_hand_marked_sample_loses_its_furniture_and_no_story_line():
     result = _benchmark().score(UNLABELED)
     assert result.story_removed == []
     assert result.recall >= 0.9
+
+
+def test_furniture_glued_into_a_line_is_cut_out_and_the_rest_kept():
+    text = ("Council delays the harbour bridge Published 7 January 2020\n\n"
+            "tap here to see other videos from our team. Try refreshing your browser, or Council votes on "
+            "the bridge Back to video The council voted on Tuesday to delay the bridge.\n")
+    removed = [(text[r.start:r.end], r.reason) for r in furniture_ranges(text)]
+    assert removed == [("Published 7 January 2020", "dateline"),
+                       ("tap here to see other videos from our team. Try refreshing your browser, or Council votes "
+                        "on the bridge Back to video", "video player")]
+    [analysis] = analyze_many([article_from_text(text)], detector=ConstantDetector())
+    assert analysis.title == "Council delays the harbour bridge"
+    assert [text[s.start:s.end] for s in analysis.sentences] == [
+        "Council delays the harbour bridge", "The council voted on Tuesday to delay the bridge."]
+    assert analysis.score == pytest.approx(0.4)

@@ -217,14 +217,23 @@ def clean(article: Article) -> Cleaned:
 
 def _why_no_article(text: str, kept: str, removed: list[RemovedRange]) -> str | None:
     kept_letters = _letters(kept)
-    if not removed or kept_letters >= MAX_LETTERS_OF_NO_ARTICLE:
+    whole_lines = [r for r in removed if _is_whole_line(text, r)]  # glued furniture leaves a story line
+    if not whole_lines or kept_letters >= MAX_LETTERS_OF_NO_ARTICLE:
         return None
-    walls = [_WALLS[r.reason] for r in removed if r.reason in _WALLS]
+    walls = [_WALLS[r.reason] for r in whole_lines if r.reason in _WALLS]
     if walls:
         return f"it reads as {walls[0]}, with {kept_letters} letters of other text"
-    if _letters(text) - kept_letters > kept_letters:
-        return f"nearly all of it is page furniture ({len(removed)} lines), with {kept_letters} letters of other text"
+    if sum(_letters(text[r.start:r.end]) for r in whole_lines) > kept_letters:
+        return (f"nearly all of it is page furniture ({len(whole_lines)} lines), with {kept_letters} letters "
+                "of other text")
     return None
+
+
+def _is_whole_line(text: str, r: RemovedRange) -> bool:
+    line_start = text.rfind("\n", 0, r.start) + 1
+    line_end = text.find("\n", r.end)
+    after = text[r.end:] if line_end < 0 else text[r.end:line_end]
+    return not text[line_start:r.start].strip() and not after.strip()
 
 
 def _letters(text: str) -> int:
@@ -251,7 +260,37 @@ _CREDIT_LINE = re2.compile(r"(?i)(?:contributing|reporting|additional reporting|
                            r"by|with|source|sources)\b")
 
 
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# Furniture glued to the story in one line, as the scraper left it: (reason, pattern searched in a
+# kept line). Only the match is removed; the rest of the line stays.
+_GLUED: list[tuple[str, str]] = [
+    # "tap here to see other videos from our team. Try refreshing your browser, or <a video's title>
+    # Back to video" in front of a paragraph.
+    ("video player", r"^(?:.{0,120}?\b)?try refreshing your browser,? or .{0,300}?\bback to video\b"),
+    # "Australia fires: Almost 2,000 homes destroyed ... Published 7 January 2020" after a headline.
+    ("dateline", rf"\s(?:published|updated|posted)(?: on)?:? "
+                 rf"(?:\d{{1,2}} {_MONTH} \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}})"
+                 r"(?:,? \d{1,2}[:.]\d{2}(?: ?[ap]\.?m\.?)?(?: [a-z]{2,4})?)?$"),
+    ("read more link", r"\s(?-i:More On This Topic)\b.{0,600}$"),
+]
+_GLUED_PATTERNS = [(reason, re2.compile(f"(?i){pattern}")) for reason, pattern in _GLUED]
+
+
+def _glued_ranges(line: str, offset: int) -> list[RemovedRange]:
+    """Furniture inside a kept line: each glued match, without its surrounding whitespace."""
+    found = []
+    for reason, pattern in _GLUED_PATTERNS:
+        if m := pattern.search(line):
+            piece = m.group()
+            start = offset + m.start() + len(piece) - len(piece.lstrip())
+            end = offset + m.end() - (len(piece) - len(piece.rstrip()))
+            if start < end:
+                found.append(RemovedRange(start=start, end=end, reason=reason))
+    return found
+
+
 def furniture_ranges(text: str) -> list[RemovedRange]:
+    """Page furniture in ``text``: whole lines, a closing list of links, and furniture glued into a line."""
     ranges = []
     kept_lines = []
     for line in _LINE.finditer(text):
@@ -265,14 +304,16 @@ def furniture_ranges(text: str) -> list[RemovedRange]:
             ranges.append(RemovedRange(start=start, end=start + len(stripped), reason=reason))
         else:
             kept_lines.append((start, stripped))
+            ranges += _glued_ranges(stripped, start)
     closing = []
     for start, stripped in reversed(kept_lines[1:]):
         if not _headline_shaped(stripped):
             break
         closing.append(RemovedRange(start=start, end=start + len(stripped), reason="related links"))
     if len(closing) >= MIN_CLOSING_LINKS:
-        ranges = sorted(ranges + closing, key=lambda r: r.start)
-    return ranges
+        closed = {(r.start, r.end) for r in closing}
+        ranges = [r for r in ranges if not any(s <= r.start and r.end <= e for s, e in closed)] + closing
+    return sorted(ranges, key=lambda r: r.start)
 
 
 def _headline_shaped(line: str) -> bool:

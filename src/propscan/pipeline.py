@@ -15,7 +15,7 @@ from propscan.document import Analysis, Article, Sentence, Span
 from propscan.models import load_detector, load_headline_checker
 from propscan.models.base import DetectInput, Detector
 from propscan.readers import article_from_text, read_source
-from propscan.segment import sentence_ranges
+from propscan.segment import parts_outside, sentence_ranges
 
 BATCH_SIZE = 8
 
@@ -51,7 +51,8 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
                      if not any(s.start < r.end and r.start < s.end for r in c.removed)]  # none in furniture
             headline = headline_checker.check(article.text, doc.title, doc.sentences) if headline_checker else None
             yield Analysis(
-                id=article.id, title=article.title, text=article.text, source=article.source,
+                id=article.id, title=_title_without_furniture(article, doc.title, c), text=article.text,
+                source=article.source,
                 spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
                 sentences=sentences, score=None if c.not_article else _article_score(sentences), removed=c.removed,
                 language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
@@ -64,6 +65,14 @@ def prepare(article: Article) -> tuple[Cleaned, DetectInput]:
     removed = [(r.start, r.end) for r in cleaned.removed]
     title = title_range(article.text, article.title)
     return cleaned, DetectInput(article.text, sentence_ranges(article.text, removed), title)
+
+
+def _title_without_furniture(article: Article, title: tuple[int, int] | None, cleaned: Cleaned) -> str:
+    """The title, less furniture glued to its line ("... marathon crisis Published 7 January 2020")."""
+    if title is None or not any(title[0] < r.end and r.start < title[1] for r in cleaned.removed):
+        return article.title
+    parts = parts_outside(*title, [(r.start, r.end) for r in cleaned.removed])
+    return " ".join(article.text[start:end].strip() for start, end in parts).strip() or article.title
 
 
 def _article_score(sentences: list[Sentence]) -> float:
