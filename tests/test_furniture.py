@@ -46,6 +46,8 @@ STORY_LINES = [
     "Listen to the people, the mayor said.",
     "The minister said the password had been leaked.",
     "Twitter said on Monday it would change its rules.",
+    "The attack requires JavaScript in the victim's browser, the researchers said.",
+    "Next, the council will vote on the ferry fares.",
 ]
 
 

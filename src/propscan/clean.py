@@ -82,8 +82,8 @@ _FURNITURE: list[tuple[str, str]] = [
     ("read more link", r"explore further\b.{0,200}|view more|(?:see|view) (?:all|more) (?:photos|videos|stories)"),
     ("read more link", r"(?:listen to|watch|complete list of|see|view|read)\b.{1,150}(?:\.\.\.|…)"),
     ("read more link", r"send this (?:page|article|story) to (?:someone|a friend)\b.{0,40}"),
-    # "ACKAL: Iberia Sheriff accused ..." and "MORE | ...": a capitalized label and a headline with no full stop.
-    # Not a shouted line in capitals: propaganda shouts, and PTC annotators labeled those lines.
+    # "ACKAL: Iberia Sheriff accused ...": a label in capitals, then a headline with no full stop. Not a
+    # whole line in capitals: propaganda shouts, and PTC annotators labeled such lines as propaganda.
     ("headline link", r"(?-i:[A-Z][A-Z'’.-]{2,20}(?: [A-Z][A-Z'’.-]+){0,2}): (?-i:[A-Z][a-z]).{8,150}[^.!?\"”’:]"),
     ("read more link", r"more information: .{1,600}|mehr infos? .{1,150}"),
     ("video player", r"this video can ?not be played\b.{0,400}|embed more news videos\b.{0,400}"),
@@ -93,8 +93,9 @@ _FURNITURE: list[tuple[str, str]] = [
     ("video player", r"\d{1,2}:\d{2} .{5,400} [–—-] (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
                      r" \d{1,2}, \d{4}"),
     # A browser or plug-in the page wants: "IE 11 is not supported", "You need to enable JavaScript".
-    ("browser notice", r".{0,150}\b(?:you need to enable|please enable|requires? .{0,60}\b|must have|turn on)"
-                       r" ?javascript\b.{0,200}|.{0,80}\bjavascript is (?:required|disabled|not enabled)\b.{0,200}"),
+    ("browser notice", r".{0,150}\b(?:you need to enable|please enable|must have|turn on) ?javascript\b.{0,200}"
+                       r"|this .{0,40}\brequires? .{0,80}\bjavascript enabled\b.{0,200}"
+                       r"|.{0,80}\bjavascript is (?:required|disabled|not enabled)\b.{0,200}"),
     ("browser notice", r"(?:ie|internet explorer) ?\d* is (?:not|no longer) supported\b.{0,150}"),
     ("browser notice", r".{0,80}\byour browser is (?:not supported|out of date|outdated)\b.{0,150}"),
     ("page notice", r"this is an archived article\b.{0,250}"),
