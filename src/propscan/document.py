@@ -162,7 +162,8 @@ class Analysis(BaseModel):
     source: Source = Field(default_factory=Source)
     spans: list[Span] = Field(default_factory=list)
     sentences: list[Sentence] = Field(default_factory=list)
-    score: float = Field(default=0.0, ge=0.0, le=1.0)
+    # None when the text is no article at all (a cookie wall, a login page...): see the warnings.
+    score: float | None = Field(default=0.0, ge=0.0, le=1.0)
     removed: list[RemovedRange] = Field(default_factory=list)
     language: str | None = None
     warnings: list[str] = Field(default_factory=list)

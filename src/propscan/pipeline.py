@@ -8,8 +8,9 @@ article's text (or an ``Article``); ``analyze_file`` and ``analyze_url`` read on
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import accumulate, islice
 from pathlib import Path
 
 from propscan.clean import Cleaned, clean
@@ -20,7 +21,7 @@ from propscan.headline import no_headline_reason
 from propscan.models import load_detector, load_headline_checker
 from propscan.models.base import DetectInput, Detector
 from propscan.readers import DEFAULT_MAX_BYTES, STDIN, article_from_text, read_source
-from propscan.segment import sentence_ranges
+from propscan.segment import parts_outside, sentence_ranges
 
 BATCH_SIZE = 8
 
@@ -81,13 +82,15 @@ def analyze_many(articles: Iterable[Article], *, detector: Detector | None = Non
         for article, c, doc, found in zip(batch, cleaned, inputs, detector.detect(inputs), strict=True):
             sentences = [Sentence(start=s, end=e, score=p)
                          for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
+            furniture = _Ranges([(r.start, r.end) for r in c.removed])
             spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans
-                     if not any(s.start < r.end and r.start < s.end for r in c.removed)]  # none in furniture
+                     if not furniture.overlaps(s.start, s.end)]  # none in furniture
             headline = headline_checker.check(article.text, doc.title, doc.sentences)
             yield Analysis(
-                id=article.id, title=article.title, text=article.text, source=article.source,
+                id=article.id, title=_title_without_furniture(article, doc.title, c), text=article.text,
+                source=article.source,
                 spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
-                sentences=sentences, score=_article_score(sentences), removed=c.removed,
+                sentences=sentences, score=None if c.not_article else _article_score(sentences), removed=c.removed,
                 language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
                 min_confidence=getattr(detector, "default_min_confidence", 0.0),
             )
@@ -107,6 +110,28 @@ def prepare(article: Article) -> tuple[Cleaned, DetectInput]:
     elif not any(start >= title[1] for start, _ in sentences):
         cleaned.warnings.append("no headline check: there is no body text after the headline")
     return cleaned, DetectInput(article.text, sentences, title)
+
+
+def _title_without_furniture(article: Article, title: tuple[int, int] | None, cleaned: Cleaned) -> str:
+    """The title, less furniture glued to its line ("... marathon crisis Published 7 January 2020")."""
+    if title is None or not any(title[0] < r.end and r.start < title[1] for r in cleaned.removed):
+        return article.title
+    parts = parts_outside(*title, [(r.start, r.end) for r in cleaned.removed])
+    return " ".join(article.text[start:end].strip() for start, end in parts).strip() or article.title
+
+
+class _Ranges:
+    """Character ranges, sorted, for asking whether a span overlaps any in logarithmic time (an article
+    may hold thousands of removed lines and thousands of spans)."""
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.ranges = sorted(ranges)
+        self.starts = [start for start, _ in self.ranges]
+        self.reach = list(accumulate((end for _, end in self.ranges), max))  # furthest end so far
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, end) - 1  # the last range starting before the span ends
+        return i >= 0 and self.reach[i] > start
 
 
 def _article_score(sentences: list[Sentence]) -> float:

@@ -347,7 +347,7 @@ def _add_article(group: GroupStats, analysis: Analysis) -> None:
     group.sentences += len(analysis.sentences)
     group.technique_sentences += technique_sentence_count(analysis)
     group.spans += len(analysis.spans)
-    group.mean_score += analysis.score
+    group.mean_score += analysis.score or 0.0  # no article (score None) counts 0
     for technique, n in analysis.technique_counts().items():
         group.techniques[technique] = group.techniques.get(technique, 0) + n
 

@@ -228,7 +228,8 @@ class Store:
                 " n_technique_sentences, n_spans, model, created_at, json)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (stored_id, digest, analysis.title, _source_label(analysis), analysis.source.date,
-                 analysis.score, len(analysis.sentences), _technique_sentence_count(shown),
+                 # The summary column is NOT NULL in existing stores: no article lists as 0; its JSON keeps null.
+                 analysis.score or 0.0, len(analysis.sentences), _technique_sentence_count(shown),
                  len(shown.spans), analysis.model, _now(), analysis.model_dump_json()),
             )
             conn.executemany(

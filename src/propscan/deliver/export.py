@@ -62,8 +62,9 @@ def _csv(analyses: Iterable[tuple[str, Analysis]], out: TextIO) -> int:
     n = 0
     for stored_id, a in analyses:
         counts = a.technique_counts()
+        score = "" if a.score is None else f"{a.score:.4f}"  # no article: no score
         writer.writerow([stored_id, a.id, a.title, a.source.site or "", a.source.url or "", a.source.path or "",
-                         a.source.date or "", a.model or "", f"{a.score:.4f}", len(a.sentences),
+                         a.source.date or "", a.model or "", score, len(a.sentences),
                          technique_sentence_count(a), len(a.spans),
                          *(counts.get(t, 0) for t in TECHNIQUE_IDS)])
         n += 1

@@ -24,7 +24,8 @@ from propscan.readers.text import DEFAULT_MAX_BYTES, decode, read_bytes
 # Elements of trafilatura's output tree that start a new paragraph.
 _BLOCKS = {"p", "head", "quote", "list", "item", "row", "cell", "lb", "table", "code", "div"}
 _SPACES = re.compile(r"\s+")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# [^<>], not [^>]: each try stops at the next tag, so a run of unclosed "<meta" is not quadratic.
+_META_CHARSET = re.compile(rb"""<meta[^<>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
 def article_from_html(html: str, *, url: str | None = None, id: str | None = None,
