@@ -241,3 +241,16 @@ def test_a_bug_is_a_json_500_with_the_security_headers(tmp_path):
         assert response.json() == {"error": "internal error"}, "the bug's message is not shown to clients"
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "content-security-policy" in response.headers
+
+
+@pytest.mark.parametrize("body", [
+    {"text": "Headline words here\n\nBody text here.", "title": "A \x00 title"},
+    {"html": "<html><body><h1>Big news today</h1><p>Body \x00 text of the article.</p></body></html>"},
+    {"text": "Headline words here\n\nBody text here.", "source": "site\x00name"},
+])
+def test_nul_characters_are_refused_in_every_field_as_in_files(tmp_path, body, monkeypatch):
+    monkeypatch.setenv("PROPSCAN_MODEL", "lexicon")
+    with TestClient(create_app(tmp_path / "db.sqlite3")) as client:
+        answer = client.post("/api/analyze", json=body)
+    assert answer.status_code == 400
+    assert "NUL characters" in answer.json()["error"]

@@ -368,6 +368,13 @@ def _read_analyze_store(store: Store, body: AnalyzeRequest, allow_private: bool,
 
 
 def _read_request(body: AnalyzeRequest, allow_private: bool) -> Article:
+    from propscan.readers.text import check_text
+
+    # The same characters are refused here as in files and corpora (NUL, control characters), for
+    # the fields that do not pass through a reader's own check.
+    for name in ("html", "title", "source"):
+        if getattr(body, name) is not None:
+            check_text(getattr(body, name), field=name)
     source = _source_from(body.source)
     if body.url is not None:
         article = _read_url(body.url, allow_private)
