@@ -305,6 +305,8 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
         try:
             report = await run_in_threadpool(lambda: store_outlet_report(
                 store, q=q, outlet=outlet, date_from=date_from, date_to=date_to))
+        except StoreError:
+            raise  # the store, not the filters: 503 like every data route
         except PropscanError as e:
             return page(request, "stats.html", {**context, "error": str(e)}, status_code=400)
         options = report.outlets if not outlet or outlet in report.outlets else [outlet, *report.outlets]
