@@ -15,7 +15,7 @@ import pytest
 from propscan.errors import PropscanError
 from propscan.readers import ReadFailure, article_from_text, check_text, iter_sources
 
-GOOD = '{"text": "Headline %d\\n\\nA calm body sentence about the weather."}\n'
+GOOD = '{"text": "Council backs harbour plan %d\\n\\nA calm body sentence about the weather."}\n'
 
 
 def read(path: Path, **kwargs) -> list:
@@ -45,7 +45,8 @@ def test_a_lone_surrogate_fails_its_row_and_the_rest_are_analyzed(tmp_path):
     path.write_text(GOOD % 1 + '{"text": "lone \\ud800 surrogate"}\n' + GOOD % 3, encoding="utf-8")
     result = analyze_cli(path)
     assert result.returncode == 1
-    assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == ["Headline 1", "Headline 3"]
+    titles = [json.loads(line)["title"] for line in result.stdout.splitlines()]
+    assert titles == ["Council backs harbour plan 1", "Council backs harbour plan 3"]
     assert result.stderr.splitlines() == [
         f"propscan: {path}:2: not text: the text is not valid Unicode (a lone surrogate, U+D800, at character 5)"]
 
@@ -56,7 +57,8 @@ def test_json_nested_too_deeply_fails_its_row_and_the_rest_are_analyzed(tmp_path
     path.write_text(GOOD % 1 + '{"text": ' + deep + "}\n" + deep + "\n" + GOOD % 4, encoding="utf-8")
     result = analyze_cli(path)
     assert result.returncode == 1
-    assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == ["Headline 1", "Headline 4"]
+    titles = [json.loads(line)["title"] for line in result.stdout.splitlines()]
+    assert titles == ["Council backs harbour plan 1", "Council backs harbour plan 4"]
     assert result.stderr.splitlines() == [f"propscan: {path}:{n}: not valid JSON here: it is nested too deeply"
                                           for n in (2, 3)]
 
@@ -185,3 +187,11 @@ def test_a_corpus_line_over_the_limit_is_one_failure(tmp_path):
     assert kinds(items) == ["ok", "failed", "ok"]
     assert failures(items) == {f"{path}:2": "too large: the line is over 40,000 bytes, 4 times the limit of "
                                             "10,000 (raise it with --max-bytes)"}
+
+
+def test_windows_quotes_read_as_latin1_controls_are_text_not_binary():
+    # „Jung und billig“ – as a page that mixed up its encodings serves it: C1 control characters.
+    text = "Minijobs unter der Lupe\n\nIn der Kampagne \x84Jung und billig\x93 \x96 gegen Minijobs.\n"
+    assert article_from_text(text).text == text
+    with pytest.raises(PropscanError, match="control characters"):
+        article_from_text("Binary\n\n" + "\x01\x02\x03\x04" * 10)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+import re2
+
 from propscan.document import first_line_range
 
 MAX_CHARS = 200
@@ -51,7 +53,9 @@ _DATELINE = re.compile(r"[A-Z][A-Z.'’]+(?: [A-Z][A-Z.'’]+){0,3}(?:, [A-Z][\w
 _AGENCY = re.compile(r"[\w ,.]{0,40}\((?:reuters|ap|afp|cnn[\w ]{0,20}|upi|bloomberg)\)", re.IGNORECASE)
 # Labels of a site rather than of a story: "About Us", "Thanks for visiting", a cookie settings box
 # in any language, "Placeholder while article actions load".
-_SITE_LABEL = re.compile(
+# On RE2 (linear time): the bounded gaps around 'cookie' would backtrack polynomially in Python's engine.
+_SITE_LABEL = re2.compile(
+    "(?i)"
     r"about(?: [\w'’&.-]+){1,4}|thanks? (?:you )?for (?:visiting|reading|watching)\b.{0,60}|placeholder\b.{0,60}"
     r"|send (?:this|the) (?:page|article|story)\b.{0,60}|enter the characters you see\b.{0,40}"
     r"|.{0,40}\b(?:javascript|cookies) (?:is|are|must be) (?:required|disabled|enabled|not supported)\b.{0,80}"
@@ -59,8 +63,7 @@ _SITE_LABEL = re.compile(
     r"|(?:extra |\W )?(?:text size|font size|tamanho do texto|taille du texte|schriftgröße)\W{0,3}"
     r"|more information\s*:.{0,200}|skip to (?:main )?content"
     r"|.{0,60}\bcookies?\b.{0,60}\b(?:prefer|setting|polic|consent|einstell|paramètre|configura).{0,60}"
-    r"|.{0,60}\b(?:prefer|setting|polic|consent|einstell|paramètre|configura)\w*\b.{0,60}\bcookies?\b.{0,60}",
-    re.IGNORECASE)
+    r"|.{0,60}\b(?:prefer|setting|polic|consent|einstell|paramètre|configura)\w*\b.{0,60}\bcookies?\b.{0,60}")
 # Within a line, a sentence ends at ., ! or ? followed by a space and a capital, unless the stop
 # ends an initial or an abbreviation ("Sen. Al Franken"); an ellipsis is a headline's pause.
 _SENTENCE_END = re.compile(r"(?<![.…])[.!?](?!\.)[\"'”’)]*\s+[\"“‘(]?[A-Z]")
@@ -78,6 +81,8 @@ def headline_problem(line: str) -> str | None:
     words = _WORD.findall(text)
     if not words:
         return "not words"
+    if _CREDIT.search(text):  # before furniture, which also knows credits: "caption" says more
+        return "a photo caption or credit"
     reason = furniture_reason(text)
     if reason:
         return f"page furniture ({reason})"
@@ -85,8 +90,6 @@ def headline_problem(line: str) -> str | None:
         return f"a paragraph ({len(text)} characters), too long for a headline"
     if _DATE_ONLY.fullmatch(text):
         return "a date"
-    if _CREDIT.search(text):
-        return "a photo caption or credit"
     if _is_byline(words):
         return "a byline"
     if _DATELINE.match(text) or _AGENCY.match(text):

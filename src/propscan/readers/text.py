@@ -44,8 +44,11 @@ _BOMS = (  # UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE 
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# Control characters (category Cc) other than tab, newlines, vertical tab and form feed.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Control characters other than tab, newlines, vertical tab and form feed: C0 and DEL, which binary
+# data is full of. C1 controls (U+0080-U+009F) are left to the reports, which show them as symbols:
+# in scraped text they are Windows-1252 quotes and dashes read as Latin-1 ("\x84Jung\x93" for
+# „Jung“), a page's mistake that leaves its text readable.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
