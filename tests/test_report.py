@@ -331,3 +331,19 @@ def test_control_characters_in_the_article_never_reach_the_terminal():
     print_report(analysis, Console(file=shown, force_terminal=True, color_system="truecolor", width=200))
     assert "\x1b[2J" not in shown.getvalue() and "\x1b]0;" not in shown.getvalue() and "\x9b" not in shown.getvalue()
     assert "␛[2J" in shown.getvalue()
+
+
+def test_spans_under_the_threshold_are_counted_not_shown(tmp_path):
+    from propscan.deliver.report import plain_report
+    from propscan.document import Analysis, Span
+
+    text = "Thugs and crooks\n\nThe thugs met the crooks on Monday."
+    sure, unsure = text.index("thugs"), text.index("crooks on")
+    analysis = Analysis(id="a", title="Thugs and crooks", text=text, min_confidence=0.5,
+                        spans=[Span.of(text, sure, sure + 5, "Name_Calling,Labeling", 0.8),
+                               Span.of(text, unsure, unsure + 6, "Name_Calling,Labeling", 0.3)])
+    shown = analysis.shown()
+    report = plain_report(shown, hidden=len(analysis.spans) - len(shown.spans))
+    assert "[1:NC thugs]1" in report and "crooks]" not in report
+    assert "1 less sure span not shown (confidence under 0.50" in report
+    assert "less sure" not in plain_report(analysis.shown(0.0))

@@ -71,8 +71,12 @@ def analyze(
       \\[1:LL \\[2:NC Reckless council bureaucrats]2 gamble]1 our town's future
         \\[3:LL on a crumbling]3 bridge
       ...
-        2  NC     Name calling / labeling  0.64  “Reckless council bureaucrats”
-        3  LL     Loaded language          0.50  “on a crumbling”
+        2  NC     Name calling / labeling  0.75  “Reckless council bureaucrats”
+        3  LL     Loaded language          0.49  “on a crumbling”
+
+    A span's confidence is the calibrated probability that it is right;
+    spans under the model's precision-first threshold (0.35) are counted
+    but not shown unless --min-confidence goes lower.
 
     Inputs that cannot be read are reported on stderr, one line each, and
     the others are analyzed; the exit status is 1 when any failed.
@@ -97,13 +101,13 @@ def analyze(
 
     console = Console(force_terminal=True) if colour else Console()
     try:
-        for analysis in analyze_many(readable_articles()):
-            analysis = analysis.shown(min_confidence)
+        for decoded in analyze_many(readable_articles()):
+            analysis = decoded.shown(min_confidence)
             if json_output:
                 sys.stdout.write(analysis.to_json() + "\n")
                 sys.stdout.flush()
             else:
-                print_report(analysis, console, colour=colour)
+                print_report(analysis, console, colour=colour, hidden=len(decoded.spans) - len(analysis.spans))
     except BrokenPipeError:  # the reader of stdout (head, less) stopped early: not an error
         import os
 

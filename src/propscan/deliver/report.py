@@ -293,8 +293,15 @@ def _source_line(analysis: Analysis) -> str:
     return _visible(f"{where} · model: {analysis.model}" if analysis.model else where)
 
 
-def report_blocks(analysis: Analysis, *, colour: bool, colour_system: str | None = None) -> list[Text]:
-    """The report below its header, as lines and blocks of text (styled when ``colour``)."""
+def _hidden_line(analysis: Analysis, hidden: int) -> str:
+    return (f"{hidden} less sure span{'s' if hidden != 1 else ''} not shown (confidence under "
+            f"{analysis.min_confidence:.2f}, the precision-first default; --min-confidence 0 shows every span).")
+
+
+def report_blocks(analysis: Analysis, *, colour: bool, colour_system: str | None = None,
+                  hidden: int = 0) -> list[Text]:
+    """The report below its header, as lines and blocks of text (styled when ``colour``); ``hidden``
+    spans fell under the analysis's ``min_confidence`` and are only counted."""
     numbered = number_spans(analysis.spans)
     blocks: list[Text] = [Text(_source_line(analysis), style="dim" if colour else None)]
     warning_style = "bold yellow" if colour else None
@@ -305,6 +312,8 @@ def report_blocks(analysis: Analysis, *, colour: bool, colour_system: str | None
         blocks += [*technique_summary(analysis, numbered, colour=colour), Text()]
     else:
         blocks += [Text("No propaganda techniques found."), Text()]
+    if hidden:
+        blocks += [Text(_hidden_line(analysis, hidden), style="dim" if colour else None), Text()]
     blocks += [Text(_score_line(analysis)), *map(Text, headline_lines(analysis))]
     if analysis.removed:
         blocks += [Text(), *furniture_lines(analysis)]
@@ -315,10 +324,11 @@ def _title(analysis: Analysis) -> str:
     return _visible(shorten(analysis.title or analysis.id, 100))
 
 
-def plain_report(analysis: Analysis) -> str:
+def plain_report(analysis: Analysis, *, hidden: int = 0) -> str:
     """The whole report as plain text: no escape codes, no wrapping, spans marked inline."""
     title = _title(analysis)
-    lines = [title, "=" * len(title), *(block.plain for block in report_blocks(analysis, colour=False))]
+    lines = [title, "=" * len(title),
+             *(block.plain for block in report_blocks(analysis, colour=False, hidden=hidden))]
     return "\n".join(lines) + "\n"
 
 
@@ -327,20 +337,22 @@ def wants_colour(console: Console) -> bool:
     return console.is_terminal and not console.is_dumb_terminal and not os.environ.get("NO_COLOR")
 
 
-def print_report(analysis: Analysis, console: Console | None = None, *, colour: bool | None = None) -> None:
+def print_report(analysis: Analysis, console: Console | None = None, *, colour: bool | None = None,
+                 hidden: int = 0) -> None:
     """Print the report: in colour on a terminal, as plain marked-up text anywhere else.
 
-    ``colour`` True or False overrides the choice (``--color`` / ``--no-color``).
+    ``colour`` True or False overrides the choice (``--color`` / ``--no-color``); ``hidden`` is the
+    number of spans left out under the analysis's ``min_confidence``, which the report counts.
     """
     console = console or Console()
     if colour is None:
         colour = wants_colour(console)
     if not colour:
-        console.file.write(plain_report(analysis) + "\n")
+        console.file.write(plain_report(analysis, hidden=hidden) + "\n")
         console.file.flush()
         return
     console.rule(Text(_title(analysis), style="bold"))
-    for block in report_blocks(analysis, colour=True, colour_system=console.color_system):
+    for block in report_blocks(analysis, colour=True, colour_system=console.color_system, hidden=hidden):
         console.print(block)
     console.print()
 
