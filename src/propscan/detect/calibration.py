@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from propscan.models.network import repeat_count, repeat_counts
+from propscan.detect.network import repeat_count, repeat_counts
 from propscan.taxonomy import TECHNIQUE_IDS
 
 FEATURES = ("raw_logit", "log_length", "repeats", "in_title", "region_confidence", "sentence_score",
