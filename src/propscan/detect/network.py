@@ -11,7 +11,7 @@
 - a verifier (a few small heads, their probabilities averaged) reads the same span inputs and says,
   technique by technique, whether a candidate span is a span of that technique at all. The span
   head never sees anything but gold spans, so it can only say which technique a span would be; the
-  verifier is trained on candidates that are not spans too (see ``train.fit_verifier``), and its
+  verifier is trained on candidates that are not spans too (see ``propscan.training.propaganda.fit_verifier``), and its
   probability is the vote on technique spans.
 """
 
@@ -36,6 +36,7 @@ _WORD = re.compile(r"\w+")
 
 
 def normalize(fragment: str) -> str:
+    """The fragment's words, lower-cased and joined by single spaces: the form repeat counts compare."""
     return " ".join(_WORD.findall(fragment.lower()))
 
 

@@ -1,4 +1,4 @@
-"""Fitting the span calibration (``models.calibration``) on held-out articles, and its honest figures.
+"""Fitting the span calibration (``propscan.detect.calibration``) on held-out articles, and its honest figures.
 
 The calibration is fitted on the development articles, which the network never trained on. Its
 figures are out-of-fold: the development articles are split by article into ``FOLDS`` folds, and each

@@ -4,6 +4,11 @@ The decoding settings (span threshold, gap bridging, minimum length, when to emi
 technique) and the sentence-score calibration are chosen on the development articles. To keep the
 reported figures honest, they are also measured by 2-fold cross-fitting: settings tuned on one half
 of the development articles are scored on the other half, and the two halves' predictions pooled.
+
+Every setting tried is decoded by ``propscan.detect.decode.decode``, the function the detector runs, so
+the settings chosen here decode in ``propscan analyze`` exactly as they were measured
+(``tests/test_decode_parity.py``); what depends on only some settings is computed once per article in
+``NetworkOutputs.memo``.
 """
 
 from __future__ import annotations
