@@ -91,6 +91,110 @@ class DecodeSettings(BaseModel):
             raise PropscanError(f"invalid decode settings ({problems})") from None
 
 
+SpanProbs = Callable[[Sequence[tuple[int, int]], str], np.ndarray]
+
+
+@dataclass(eq=False)
+class NetworkOutputs:
+    """What the network says about one prepared document, before any decoding."""
+
+    token_probs: np.ndarray  # (n_tokens, 3): O, B, I
+    technique_token_probs: np.ndarray | None  # (n_tokens, 14), each technique on its own; None: no such head
+    sentence_logits: np.ndarray  # (n_sentences,)
+    # (spans, voter) -> (n_spans, 14): the span head's probabilities ("span") or the verifier's ("verifier").
+    span_probs: SpanProbs
+    # Results that depend on only some settings, by those settings (see ``memoized``).
+    memo: dict = field(default_factory=dict)
+
+    @cached_property
+    def inside(self) -> np.ndarray:
+        """(n_tokens,) the token head's probability that a token is inside a span (B or I)."""
+        return self.token_probs[:, 1] + self.token_probs[:, 2]
+
+    def memoized(self, key: Hashable, compute: Callable[[], object]):
+        """``compute()``, once per key (the settings the result depends on) for this document."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+
+def network_outputs(net: PropagandaNet, prep: Prepared, states: torch.Tensor,
+                    lock: AbstractContextManager | None = None) -> NetworkOutputs:
+    """The network's heads on one document's token ``states`` (held under ``lock`` while they run)."""
+    lock = lock or nullcontext()
+    with lock, torch.inference_mode():
+        token_probs = torch.softmax(net.token_logits(states), -1).numpy()
+        technique_token_probs = (torch.sigmoid(net.technique_token_logits(states)).numpy()
+                                 if net.technique_token_head is not None else None)
+        sentence_logits = net.sentence_logits(states, prep.sentence_tokens).numpy()
+
+    def probs(spans: Sequence[tuple[int, int]], voter: str) -> np.ndarray:
+        with lock:
+            return span_probs(net, prep, states, spans, voter)
+
+    return NetworkOutputs(token_probs, technique_token_probs, sentence_logits, probs)
+
+
+@dataclass
+class Decoded:
+    """One document decoded: SI regions, technique spans with their raw scores (not yet calibrated) and
+    each sentence's probability of using a technique."""
+
+    regions: list[Region]
+    spans: list[TechniqueSpan]
+    sentence_scores: list[float]
+
+
+def decode(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> Decoded:
+    """Regions, technique spans (less Repetition that does not recur) and sentence scores."""
+    regions = si_regions(prep, outputs, settings)
+    spans = only_recurring_repetition(prep, _technique_spans(prep, outputs, regions, settings))
+    scores = [round(float(x), 4) for x in sentence_probs(outputs.sentence_logits, settings)]
+    return Decoded(regions, spans, scores)
+
+
+def _region_key(s: DecodeSettings) -> tuple:
+    return (s.threshold, s.max_gap, s.min_chars, s.si_technique_weight, s.sentence_weight, s.sentence_a,
+            s.sentence_b)
+
+
+def si_regions(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> list[Region]:
+    """The SI regions (task SI): ``decode_regions`` on the token heads' outputs."""
+    return outputs.memoized(("regions", *_region_key(settings)), lambda: decode_regions(
+        prep, outputs.inside, settings, outputs.sentence_logits, outputs.technique_token_probs))
+
+
+def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Region],
+                     settings: DecodeSettings) -> list[TechniqueSpan]:
+    """Technique spans (task FLC), from the per-technique token head (``flc_source`` "tokens", when the
+    network has one) or from the SI regions, each classified by the span head."""
+    s = settings
+    if s.flc_source == "tokens" and outputs.technique_token_probs is not None:
+        if s.flc_extent is None:
+            return decode_technique_tokens(prep, outputs.technique_token_probs, s)
+        # With hysteresis a run's extent does not depend on flc_threshold, only whether it is kept: each
+        # technique's runs are found once (at threshold 0) and kept here by their mean score, as
+        # decode_runs keeps them.
+        key = (s.flc_extent, s.flc_max_gap, s.flc_min_chars)
+        runs = outputs.memoized(("runs", *key),
+                                lambda: technique_runs(prep, outputs.technique_token_probs, s, 0.0))
+        if s.flc_span_weight <= 0:
+            return [TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(r.confidence, 4))
+                    for k, r in runs if r.confidence >= s.flc_threshold]
+        # The vote is cast on every run once, and the runs that can still reach flc_threshold with it
+        # (their mean score from vote_floor on) are weighed.
+        probs = outputs.memoized(("vote", s.flc_vote, *key),
+                                 lambda: outputs.span_probs([(r.start, r.end) for _, r in runs], s.flc_vote))
+        floor = vote_floor(s)
+        kept = [j for j, (_, r) in enumerate(runs) if r.confidence >= floor]
+        return vote([runs[j] for j in kept], probs[kept], s)
+    probs = outputs.memoized(("region_probs", *_region_key(s)),
+                             lambda: outputs.span_probs([(r.start, r.end) for r in regions], "span"))
+    return spans_from_regions(prep, regions, probs, s)
+
+
+# The building blocks of decode, each reading only the settings passed to it.
+
 # Words a technique span does not end on: of the corpus's 5,075 technique spans, 32 end on one of them
 # ("the" alone starts 511), while the model's runs often trail one ("patriots of", "embarrassment to").
 # Trimming them moved FLC F1 from 0.264 to 0.265 (cross-fit 0.253 to 0.254); for SI regions it did not
@@ -269,105 +373,3 @@ def span_probs(net: PropagandaNet, prep: Prepared, states: torch.Tensor, spans: 
         if voter == "verifier" and net.verifiers is not None:
             return net.verify_probs(rows).numpy()
         return torch.softmax(net.span_head(rows), -1).numpy()
-
-
-SpanProbs = Callable[[Sequence[tuple[int, int]], str], np.ndarray]
-
-
-@dataclass(eq=False)
-class NetworkOutputs:
-    """What the network says about one prepared document, before any decoding."""
-
-    token_probs: np.ndarray  # (n_tokens, 3): O, B, I
-    technique_token_probs: np.ndarray | None  # (n_tokens, 14), each technique on its own; None: no such head
-    sentence_logits: np.ndarray  # (n_sentences,)
-    # (spans, voter) -> (n_spans, 14): the span head's probabilities ("span") or the verifier's ("verifier").
-    span_probs: SpanProbs
-    # Results that depend on only some settings, by those settings (see ``memoized``).
-    memo: dict = field(default_factory=dict)
-
-    @cached_property
-    def inside(self) -> np.ndarray:
-        """(n_tokens,) the token head's probability that a token is inside a span (B or I)."""
-        return self.token_probs[:, 1] + self.token_probs[:, 2]
-
-    def memoized(self, key: Hashable, compute: Callable[[], object]):
-        if key not in self.memo:
-            self.memo[key] = compute()
-        return self.memo[key]
-
-
-def network_outputs(net: PropagandaNet, prep: Prepared, states: torch.Tensor,
-                    lock: AbstractContextManager | None = None) -> NetworkOutputs:
-    """The network's heads on one document's token ``states`` (held under ``lock`` while they run)."""
-    lock = lock or nullcontext()
-    with lock, torch.inference_mode():
-        token_probs = torch.softmax(net.token_logits(states), -1).numpy()
-        technique_token_probs = (torch.sigmoid(net.technique_token_logits(states)).numpy()
-                                 if net.technique_token_head is not None else None)
-        sentence_logits = net.sentence_logits(states, prep.sentence_tokens).numpy()
-
-    def probs(spans: Sequence[tuple[int, int]], voter: str) -> np.ndarray:
-        with lock:
-            return span_probs(net, prep, states, spans, voter)
-
-    return NetworkOutputs(token_probs, technique_token_probs, sentence_logits, probs)
-
-
-@dataclass
-class Decoded:
-    """One document decoded: SI regions, technique spans with their raw scores (not yet calibrated) and
-    each sentence's probability of using a technique."""
-
-    regions: list[Region]
-    spans: list[TechniqueSpan]
-    sentence_scores: list[float]
-
-
-def decode(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> Decoded:
-    """Regions, technique spans (less Repetition that does not recur) and sentence scores."""
-    regions = si_regions(prep, outputs, settings)
-    spans = only_recurring_repetition(prep, technique_spans(prep, outputs, regions, settings))
-    scores = [round(float(x), 4) for x in sentence_probs(outputs.sentence_logits, settings)]
-    return Decoded(regions, spans, scores)
-
-
-def _region_key(s: DecodeSettings) -> tuple:
-    return (s.threshold, s.max_gap, s.min_chars, s.si_technique_weight, s.sentence_weight, s.sentence_a,
-            s.sentence_b)
-
-
-def si_regions(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> list[Region]:
-    """The SI regions (task SI): ``decode_regions`` on the token heads' outputs."""
-    return outputs.memoized(("regions", *_region_key(settings)), lambda: decode_regions(
-        prep, outputs.inside, settings, outputs.sentence_logits, outputs.technique_token_probs))
-
-
-def technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Region],
-                    settings: DecodeSettings) -> list[TechniqueSpan]:
-    """Technique spans (task FLC), from the per-technique token head (``flc_source`` "tokens", when the
-    network has one) or from the SI regions, each classified by the span head."""
-    s = settings
-    if s.flc_source == "tokens" and outputs.technique_token_probs is not None:
-        if s.flc_extent is None:
-            return decode_technique_tokens(prep, outputs.technique_token_probs, s)
-        # With hysteresis a run's extent does not depend on flc_threshold, only whether it is kept: each
-        # technique's runs are found once (at threshold 0) and kept here by their mean score, as
-        # decode_runs keeps them.
-        key = (s.flc_extent, s.flc_max_gap, s.flc_min_chars)
-        runs = outputs.memoized(("runs", *key),
-                                lambda: technique_runs(prep, outputs.technique_token_probs, s, 0.0))
-        if s.flc_span_weight <= 0:
-            return [TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(r.confidence, 4))
-                    for k, r in runs if r.confidence >= s.flc_threshold]
-        # The vote is cast on every run once, and the runs that can still reach flc_threshold with it
-        # (their mean score from vote_floor on) are weighed.
-        probs = outputs.memoized(("vote", s.flc_vote, *key),
-                                 lambda: outputs.span_probs([(r.start, r.end) for _, r in runs], s.flc_vote))
-        floor = vote_floor(s)
-        kept = [j for j, (_, r) in enumerate(runs) if r.confidence >= floor]
-        return vote([runs[j] for j in kept], probs[kept], s)
-    probs = outputs.memoized(("region_probs", *_region_key(s)),
-                             lambda: outputs.span_probs([(r.start, r.end) for r in regions], "span"))
-    return spans_from_regions(prep, regions, probs, s)
-
