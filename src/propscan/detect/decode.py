@@ -149,8 +149,9 @@ def decode(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) ->
     """Regions, technique spans (less Repetition that does not recur) and sentence scores."""
     regions = si_regions(prep, outputs, settings)
     spans = only_recurring_repetition(prep, _technique_spans(prep, outputs, regions, settings))
-    scores = [round(float(x), 4) for x in sentence_probs(outputs.sentence_logits, settings)]
-    return Decoded(regions, spans, scores)
+    scores = outputs.memoized(("sentences", settings.sentence_a, settings.sentence_b), lambda: [
+        round(float(x), 4) for x in sentence_probs(outputs.sentence_logits, settings)])
+    return Decoded(regions, spans, list(scores))
 
 
 def _region_key(s: DecodeSettings) -> tuple:
