@@ -65,7 +65,7 @@ def generated_text(size: int) -> str:
 def child(size: int, model: str, data: Path) -> None:
     """One measurement, printed as a JSON line."""
     os.environ["PROPSCAN_MODEL"] = model
-    from propscan.models import load_detector
+    from propscan.detect import load_detector
     from propscan.pipeline import analyze_many
     from propscan.readers import article_from_text
 

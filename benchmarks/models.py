@@ -27,8 +27,8 @@ import torch
 
 from propscan import analyze
 from propscan.clean import load_language_profiles
+from propscan.detect.detector import WEIGHTS_DIR, TrainedDetector
 from propscan.metrics import flc_score, si_score, tc_score
-from propscan.models.trained import WEIGHTS_DIR, TrainedDetector
 from propscan.pipeline import analyze_many, prepare
 from propscan.readers import ptc
 

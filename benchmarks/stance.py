@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from propscan.metrics import fnc1_score
-from propscan.models.stance import STANCES, WEIGHTS_DIR, StanceModel
-from propscan.models.stance_train import load_pairs, split_by_body
 from propscan.pipeline import prepare
 from propscan.readers import article_from_text
+from propscan.stance.model import STANCES, WEIGHTS_DIR, StanceModel
+from propscan.training.stance import load_pairs, split_by_body
 
 
 def timed_predictions(model: StanceModel, rows: list[dict[str, str]], bodies: dict[str, str]):

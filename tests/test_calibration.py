@@ -7,17 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from propscan.models.base import DetectInput, Detection, Region, TechniqueSpan
-from propscan.models.calibration import FEATURES, Calibrator, SpanContext, span_features
-from propscan.models.calibration_fit import fit_calibration, reliability
-from propscan.models.network import _normalize
-from propscan.models.trained import WEIGHTS_DIR, only_recurring_repetition
+from propscan.detect.base import DetectInput, Detection, Region, TechniqueSpan
+from propscan.detect.calibration import FEATURES, Calibrator, SpanContext, span_features
+from propscan.detect.decode import only_recurring_repetition
+from propscan.detect.detector import WEIGHTS_DIR
+from propscan.detect.network import normalize
 from propscan.segment import sentence_ranges
+from propscan.training.calibration import fit_calibration, reliability
 
 
 def _context(text: str) -> SpanContext:
     sentences = sentence_ranges(text)
-    return SpanContext(text, _normalize(text), sentences[0], [], sentences, [0.5] * len(sentences))
+    return SpanContext(text, normalize(text), sentences[0], [], sentences, [0.5] * len(sentences))
 
 
 def test_a_calibrator_round_trips_and_rises_with_the_raw_score():
@@ -41,11 +42,11 @@ def test_a_calibration_fitted_on_other_features_is_refused():
 
 def test_repetition_is_kept_only_where_the_words_occur_again():
     text = "Talks\n\nThe cloud is safe. Remediation began. Remediation is slow."
-    from propscan.models.trained import Prepared
+    from propscan.detect.prepare import Prepared
 
     class _Prep:  # only the text and its normalized words are read
         doc = DetectInput(text, sentence_ranges(text))
-        normalized = _normalize(text)
+        normalized = normalize(text)
 
     prep: Prepared = _Prep()  # type: ignore[assignment]
     cloud = text.index("cloud is")

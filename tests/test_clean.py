@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from propscan.clean import clean, furniture_ranges, furniture_reason
-from propscan.models.base import DetectInput, Detection, TechniqueSpan
+from propscan.detect.base import DetectInput, Detection, TechniqueSpan
 from propscan.pipeline import analyze_many
 from propscan.readers import article_from_text, read_source
 

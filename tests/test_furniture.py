@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from propscan.clean import clean, furniture_ranges, furniture_reason
-from propscan.models.base import DetectInput, Detection
+from propscan.detect.base import DetectInput, Detection
 from propscan.pipeline import analyze_many
 from propscan.readers import article_from_text, read_source
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from propscan.detect import load_detector
+from propscan.detect.base import Detector
 from propscan.document import Analysis
-from propscan.models import load_detector
-from propscan.models.base import Detector
 from propscan.pipeline import analyze_many
 from propscan.readers import read_source
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from propscan.document import Evidence
-from propscan.models.stance import STANCES, load_stance_model
 from propscan.pipeline import analyze_many
 from propscan.readers import article_from_text
 from propscan.segment import sentence_ranges
+from propscan.stance.model import STANCES, load_stance_model
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "harbour-bridge.txt"

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from propscan.detect.base import DetectInput
+from propscan.detect.prepare import Prepared
 from propscan.errors import PropscanError
-from propscan.models.base import DetectInput
-from propscan.models.trained import Prepared
 from propscan.readers import ReadFailure, iter_sources
 from propscan.readers.text import read_bytes
 
@@ -78,8 +78,8 @@ def test_memory_of_finding_sentences_grows_linearly_with_the_article():
 
 
 def test_memory_of_span_inputs_grows_linearly_with_the_article():
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.trained import prepare
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
     from propscan.pipeline import prepare as clean_and_segment
     from propscan.readers import article_from_text
 
@@ -99,7 +99,7 @@ def test_memory_of_span_inputs_grows_linearly_with_the_article():
 
 
 def test_windows_end_where_sentences_end_and_hold_at_most_the_window():
-    from propscan.models.encoder import WINDOW, encode_article, load_tokenizer
+    from propscan.detect.encoder import WINDOW, encode_article, load_tokenizer
 
     text = " ".join(f"Sentence number {i} is here." for i in range(400)) + " " + "word " * 600
     sentences, at = [], 0
@@ -206,11 +206,11 @@ def _widened_char_by_char(text: str, start: int, end: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize("seed", range(20))
 def test_runs_widen_to_the_same_whole_words_as_a_walk_over_the_characters(seed):
-    from propscan.models.trained import _Words
+    from propscan.detect.prepare import Words
 
     rng = random.Random(seed)
     text = "".join(rng.choice("ab1é-'’ .\n_") for _ in range(rng.choice([0, 1, 2, 3, 50, 400])))
-    words = _Words(text)
+    words = Words(text)
     for _ in range(200):
         start = rng.randint(0, len(text))
         end = rng.randint(start, len(text))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import propscan
-from propscan.models import SHIPPED_WEIGHTS_DIR
+from propscan.detect import SHIPPED_WEIGHTS_DIR
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "harbour-bridge.txt"
 
@@ -84,8 +84,8 @@ def test_the_python_api_raises_a_propscan_error(tmp_path, monkeypatch):
 
 
 def test_check_models_says_the_same_without_loading(tmp_path, monkeypatch, stance_only):
-    from propscan.models import check_models
-    from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE
+    from propscan.detect import check_models
+    from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
 
     monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(tmp_path))
     with pytest.raises(propscan.PropscanError, match=f"{WEIGHTS_FILE} and {CONFIG_FILE} missing"):

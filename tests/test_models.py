@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from propscan import analyze
-from propscan.models.train import TrainSettings, train_propaganda
-from propscan.models.trained import CONFIG_FILE, WEIGHTS_FILE, TrainedDetector, shipped_model_exists
+from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE, TrainedDetector, shipped_model_exists
 from propscan.taxonomy import TECHNIQUE_IDS
+from propscan.training.propaganda import TrainSettings, train_propaganda
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PTC = FIXTURES / "ptc"  # six short made-up articles with their labels, in the corpus's layout
@@ -69,7 +69,7 @@ def test_self_training_labels_the_unlabeled_articles_and_keeps_the_teachers_figu
 
 
 def test_silver_targets_are_probabilities_over_the_articles_own_tokens(tmp_path):
-    from propscan.models.train import pseudo_label
+    from propscan.training.propaganda import pseudo_label
 
     silver = tmp_path / "silver"
     silver.mkdir()
@@ -104,7 +104,7 @@ def test_trained_detector_output_is_valid_and_deterministic(tiny_model):
 
 
 def test_classify_ranks_every_technique(tiny_model):
-    from propscan.models.train import as_input
+    from propscan.training.propaganda import as_input
 
     detector = TrainedDetector.load(tiny_model[0])
     text = SAMPLE.read_text(encoding="utf-8")
@@ -131,7 +131,7 @@ def test_train_command_refuses_a_folder_without_the_corpus(tmp_path):
 def test_a_span_repeated_often_enough_is_ranked_repetition_first():
     import numpy as np
 
-    from propscan.models.trained import DecodeSettings, rank_techniques
+    from propscan.detect.decode import DecodeSettings, rank_techniques
 
     p = np.full(len(TECHNIQUE_IDS), 0.01)
     p[TECHNIQUE_IDS.index("Loaded_Language")] = 0.8
@@ -146,9 +146,10 @@ def test_a_span_repeated_often_enough_is_ranked_repetition_first():
 def test_span_scores_lean_on_the_sentence_only_as_far_as_the_blend_weight_says():
     import numpy as np
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import as_input
-    from propscan.models.trained import DecodeSettings, prepare, token_scores
+    from propscan.detect.decode import DecodeSettings, token_scores
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     doc = as_input("Headline here\n\nA calm sentence. A shrill, disgraceful sentence!")
     prep = prepare(load_tokenizer(), doc)
@@ -165,9 +166,10 @@ def test_span_scores_lean_on_the_sentence_only_as_far_as_the_blend_weight_says()
 def test_technique_spans_reach_down_to_the_extent_and_weak_runs_are_dropped():
     import numpy as np
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import as_input
-    from propscan.models.trained import decode_runs, prepare
+    from propscan.detect.decode import decode_runs
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     text = "Headline here\n\nThey are a corrupt and utterly shameless gang of liars. It rained on Tuesday in town."
     prep = prepare(load_tokenizer(), as_input(text))
@@ -199,7 +201,7 @@ def test_quantization_scales_per_channel_and_keeps_the_wide_range_layer_in_float
 
 
 def test_an_articles_result_does_not_depend_on_what_it_is_analyzed_with(tiny_model):
-    from propscan.models.train import as_input
+    from propscan.training.propaganda import as_input
 
     detector = TrainedDetector.load(tiny_model[0])
     sample = as_input(SAMPLE.read_text(encoding="utf-8"))
@@ -212,9 +214,10 @@ def test_an_articles_result_does_not_depend_on_what_it_is_analyzed_with(tiny_mod
 def test_spans_end_on_whole_words_hyphens_and_apostrophes_included():
     import numpy as np
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import as_input
-    from propscan.models.trained import decode_runs, prepare
+    from propscan.detect.decode import decode_runs
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     text = "Headline here\n\nIt betrays every hard-working family and the nation's pride - again."
     prep = prepare(load_tokenizer(), as_input(text))
@@ -228,8 +231,8 @@ def test_spans_end_on_whole_words_hyphens_and_apostrophes_included():
 def test_windows_encoded_in_parallel_equal_windows_encoded_one_by_one(tiny_model):
     import torch
 
-    from propscan.models.train import as_input
-    from propscan.models.trained import prepare
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     detector = TrainedDetector.load(tiny_model[0])
     texts = [SAMPLE.read_text(encoding="utf-8")] + [
@@ -249,8 +252,8 @@ def test_windows_encoded_in_parallel_equal_windows_encoded_one_by_one(tiny_model
 def test_the_span_head_vote_keeps_runs_it_backs_and_drops_runs_it_doubts():
     import numpy as np
 
-    from propscan.models.base import Region
-    from propscan.models.trained import DecodeSettings, vote, vote_floor
+    from propscan.detect.base import Region
+    from propscan.detect.decode import DecodeSettings, vote, vote_floor
 
     settings = DecodeSettings(flc_source="tokens", flc_threshold=0.4, flc_extent=0.15, flc_span_weight=0.3)
     name_calling, doubt = TECHNIQUE_IDS.index("Name_Calling,Labeling"), TECHNIQUE_IDS.index("Doubt")
@@ -268,9 +271,9 @@ def test_the_span_head_vote_keeps_runs_it_backs_and_drops_runs_it_doubts():
 
 
 def test_repeat_counts_are_whole_words_and_do_not_overlap():
-    from propscan.models.network import _normalize, repeat_count
+    from propscan.detect.network import normalize, repeat_count
 
-    text = _normalize("Lock her up! LOCK HER UP! Padlock her up. lock her up lock her up")
+    text = normalize("Lock her up! LOCK HER UP! Padlock her up. lock her up lock her up")
     assert repeat_count("lock her up", text) == 4  # not inside "padlock"; case and punctuation ignored
     assert repeat_count("a a", "a a a a") == 2 and repeat_count("a", "a a") == 2
     assert repeat_count("!!", text) == 0
@@ -279,9 +282,9 @@ def test_repeat_counts_are_whole_words_and_do_not_overlap():
 def test_span_inputs_in_one_batch_match_each_span_alone():
     import numpy as np
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import as_input
-    from propscan.models.trained import prepare
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     text = SAMPLE.read_text(encoding="utf-8")
     prep = prepare(load_tokenizer(), as_input(text))
@@ -304,9 +307,10 @@ def test_span_inputs_in_one_batch_match_each_span_alone():
 def test_technique_spans_do_not_trail_a_function_word_and_no_span_crosses_a_blank_line():
     import numpy as np
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import as_input
-    from propscan.models.trained import decode_runs, prepare
+    from propscan.detect.decode import decode_runs
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     text = "Headline here\n\nThe council will have blood on its hands.\n\nReal patriots of this town know it."
     prep = prepare(load_tokenizer(), as_input(text))
@@ -328,9 +332,10 @@ def test_technique_spans_do_not_trail_a_function_word_and_no_span_crosses_a_blan
 def test_si_regions_lean_on_the_technique_head_as_far_as_its_weight_says():
     import numpy as np
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import as_input
-    from propscan.models.trained import DecodeSettings, decode_regions, prepare
+    from propscan.detect.decode import DecodeSettings, decode_regions
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.detect.prepare import prepare
+    from propscan.training.propaganda import as_input
 
     text = "Headline here\n\nThey are a corrupt gang of liars. It rained on Tuesday in town."
     prep = prepare(load_tokenizer(), as_input(text))
@@ -392,7 +397,7 @@ def test_spans_to_classify_are_read_even_in_removed_furniture(tiny_model, tmp_pa
 def test_verifier_targets_score_how_well_a_candidate_matches_a_gold_span_of_each_technique():
     import numpy as np
 
-    from propscan.models.train import LabeledArticle, as_input, verifier_targets
+    from propscan.training.propaganda import LabeledArticle, as_input, verifier_targets
 
     text = "They are a corrupt gang of thieves, and everyone knows it."
     gang = (text.index("corrupt"), text.index(" of"))
@@ -410,8 +415,8 @@ def test_verifier_targets_score_how_well_a_candidate_matches_a_gold_span_of_each
 def test_verifier_candidates_hold_the_gold_spans_and_stretches_that_are_not_spans():
     import random
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import attach_labels, load_corpus, verifier_candidates, verifier_targets
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.training.propaganda import attach_labels, load_corpus, verifier_candidates, verifier_targets
 
     article = load_corpus(PTC)[0]
     attach_labels(load_tokenizer(), article)
@@ -425,21 +430,17 @@ def test_verifier_candidates_hold_the_gold_spans_and_stretches_that_are_not_span
 
 
 def test_the_verifier_votes_on_technique_spans_when_the_settings_say_so(tiny_model):
-    from dataclasses import replace
-
-    from propscan.models.train import as_input
+    from propscan.training.propaganda import as_input
 
     model_dir, _ = tiny_model
     assert json.loads((model_dir / CONFIG_FILE).read_text())["verifier"] == 5  # members
     detector = TrainedDetector.load(model_dir)
     assert len(detector.net.verifiers) == 5
     doc = as_input(SAMPLE.read_text(encoding="utf-8"))
-    (prep,), (states,) = detector._encode([doc])
+    (prep,), (states,) = detector.encode([doc])
     spans = [(16, 26), (0, 63), (100, 140)]
-    detector.settings = replace(detector.settings, flc_vote="verifier")
-    verdicts = detector._vote_probs(prep, states, spans)
-    detector.settings = replace(detector.settings, flc_vote="span")
-    techniques = detector._vote_probs(prep, states, spans)
+    verdicts = detector.span_probs(prep, states, spans, "verifier")
+    techniques = detector.span_probs(prep, states, spans, "span")
     assert verdicts.shape == techniques.shape == (3, len(TECHNIQUE_IDS))
     assert np.allclose(techniques.sum(1), 1.0, atol=1e-4)  # which technique, given a span
     assert ((verdicts > 0) & (verdicts < 1)).all() and not np.allclose(verdicts, techniques)
@@ -448,8 +449,8 @@ def test_the_verifier_votes_on_technique_spans_when_the_settings_say_so(tiny_mod
 def test_fitting_the_verifier_leaves_the_rest_of_the_network_as_it_ships(tmp_path):
     import torch
 
-    from propscan.models.encoder import load_tokenizer
-    from propscan.models.train import attach_labels, fit_verifier, load_corpus, new_network, trainable_state
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.training.propaganda import attach_labels, fit_verifier, load_corpus, new_network, trainable_state
 
     settings = TrainSettings(layers=1, verifier=2, verifier_epochs=1)
     corpus = load_corpus(small_ptc(tmp_path, n=2))

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from propscan.deliver.semeval import predict_labels
+from propscan.detect.lexicon import LexiconDetector
 from propscan.document import Analysis, Span
-from propscan.models.lexicon import LexiconDetector
 from propscan.pipeline import analyze_many
 from propscan.readers import article_from_text
 from propscan.readers.ptc import Label, read_labels, write_labels

@@ -122,7 +122,7 @@ PATTERNS = _module_patterns()
 def test_the_patterns_are_found():
     names = {name.split("[")[0] for name, _ in PATTERNS}
     assert {"propscan.clean._PATTERNS", "propscan.clean._CUE_PATTERNS", "propscan.segment._BOUNDARY",
-            "propscan.segment._ABBREV", "propscan.models.lexicon._PATTERNS",
+            "propscan.segment._ABBREV", "propscan.detect.lexicon._PATTERNS",
             "propscan.readers.html._META_CHARSET"} <= names
     assert sum(name.startswith("propscan.clean._PATTERNS[") for name, _ in PATTERNS) >= 30
 

@@ -8,14 +8,14 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from propscan.models.network import _normalize, repeat_count, repeat_counts
+from propscan.detect.network import normalize, repeat_count, repeat_counts
 
 WORDS = st.sampled_from(["a", "ab", "b", "the", "cat", "The", "x-y", "it's"])
 
 
 def _reference(fragment: str, text: str) -> int:
     """Left to right over the article's words: count a match, then go on after it."""
-    key, words = _normalize(fragment).split(), _normalize(text).split()
+    key, words = normalize(fragment).split(), normalize(text).split()
     count, i = 0, 0
     while key and i + len(key) <= len(words):
         if words[i:i + len(key)] == key:
@@ -30,7 +30,7 @@ def _reference(fragment: str, text: str) -> int:
 def test_counts_whole_word_occurrences_that_do_not_overlap(text_words, key_words, punctuate):
     text = " ".join(text_words)
     fragment = ("“" if punctuate else "") + " ".join(key_words) + ("!" if punctuate else "")
-    assert repeat_count(fragment, _normalize(text)) == _reference(fragment, text)
+    assert repeat_count(fragment, normalize(text)) == _reference(fragment, text)
 
 
 def test_many_spans_of_a_long_article_cost_time_in_proportion_to_its_length():
@@ -41,7 +41,7 @@ def test_many_spans_of_a_long_article_cost_time_in_proportion_to_its_length():
     weights = [1 / (k + 1) for k in range(len(vocabulary))]
 
     def seconds(n_words: int) -> float:
-        normalized = _normalize(" ".join(rng.choices(vocabulary, weights, k=n_words)))
+        normalized = normalize(" ".join(rng.choices(vocabulary, weights, k=n_words)))
         words = normalized.split()
         spans = [" ".join(words[i:i + 3]) for i in range(0, n_words - 3, 10)]  # a span per 10 words
         started = time.perf_counter()

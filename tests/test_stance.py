@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from propscan.errors import PropscanError
-from propscan.models.stance import STANCES, WEIGHTS_DIR, StanceModel, predict_csv
-from propscan.models.stance_train import split_by_body, train_stance
+from propscan.stance.fnc1 import predict_csv
+from propscan.stance.model import STANCES, WEIGHTS_DIR, StanceModel
+from propscan.training.stance import split_by_body, train_stance
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "venezuela-lima-group.txt"
 SCRAPED = Path(__file__).parent / "fixtures" / "scraped-article.txt"  # made up: the body only discusses it

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, TextIO
 
+from propscan.detect import DETECTORS, check_models, load_detector
 from propscan.document import Analysis, Article
 from propscan.errors import PropscanError
-from propscan.models import DETECTORS, check_models, load_detector
 from propscan.pipeline import BATCH_SIZE, analyze_many
 from propscan.store import Store, content_hash
 

@@ -301,14 +301,14 @@ def train(
     import json
     import logging
 
-    from propscan.models.train import train_shipped_models
-    from propscan.models.trained import WEIGHTS_DIR
+    from propscan.detect.detector import WEIGHTS_DIR
+    from propscan.training import train_shipped_models
 
     if only not in (None, "propaganda", "stance", "calibration"):
         raise fail("--only must be 'propaganda', 'stance' or 'calibration'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if only == "calibration":
-        from propscan.models.calibration_fit import calibrate_model
+        from propscan.training.calibration import calibrate_model
 
         model_dir = out or WEIGHTS_DIR
         if not (model_dir / "propaganda-figures.json").is_file() or not (data / "ptc" / "train-articles").is_dir():
@@ -354,7 +354,7 @@ def serve(
         "delete every stored analysis.")] = False,
 ) -> None:
     """Serve the web page and the JSON API (docs at /docs) that analyze and store articles."""
-    from propscan.models import check_models
+    from propscan.detect import check_models
     from propscan.web.app import check_exposure
     from propscan.web.app import serve as run_server
 
@@ -389,7 +389,7 @@ def stance(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Write the CSV here instead of stdout.")] = None,
 ) -> None:
     """Predict the FNC-1 stance (agree, disagree, discuss, unrelated) of each body towards its headline."""
-    from propscan.models.stance import predict_csv
+    from propscan.stance.fnc1 import predict_csv
 
     try:
         n = predict_csv(stances_csv, bodies_csv, out)

@@ -14,14 +14,14 @@ from itertools import accumulate, islice
 from pathlib import Path
 
 from propscan.clean import Cleaned, clean
+from propscan.detect import load_detector
+from propscan.detect.base import DetectInput, Detector
 from propscan.document import Analysis, Article, Sentence, Span
-from propscan.document import title_range as document_title_range
 from propscan.errors import PropscanError
 from propscan.headline import no_headline_reason
-from propscan.models import load_detector, load_headline_checker
-from propscan.models.base import DetectInput, Detector
 from propscan.readers import DEFAULT_MAX_BYTES, STDIN, article_from_text, read_source
 from propscan.segment import parts_outside, sentence_ranges
+from propscan.stance import load_headline_checker
 
 BATCH_SIZE = 8
 
@@ -137,10 +137,3 @@ class _Ranges:
 def _article_score(sentences: list[Sentence]) -> float:
     """The expected share of sentences that use a technique."""
     return sum(s.score for s in sentences) / len(sentences) if sentences else 0.0
-
-
-def title_range(text: str, title: str | None = None) -> tuple[int, int] | None:
-    """Where the title sits in a bare text (``Article.title_range`` for an article); training, which
-    reads PTC texts whose first line is always the title, calls it without a title."""
-    return document_title_range(text, title)
-

@@ -13,11 +13,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Literal
 
+from propscan.detect import load_detector
+from propscan.detect.base import Detector
 from propscan.document import Article, Span
 from propscan.errors import PropscanError
 from propscan.metrics import TaskScore, flc_score, si_score, tc_score
-from propscan.models import load_detector
-from propscan.models.base import Detector
 from propscan.pipeline import BATCH_SIZE, prepare
 from propscan.readers.ptc import Label, read_labels
 

@@ -145,7 +145,7 @@ def create_app(db_path: str | Path | None = None, max_body_bytes: int = DEFAULT_
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from propscan.models import load_detector
+        from propscan.detect import load_detector
 
         nonlocal limiter
         limiter = anyio.CapacityLimiter(ANALYSIS_THREADS)

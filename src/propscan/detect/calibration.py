@@ -5,7 +5,7 @@ spans, but it is not a probability: on the held-out development articles, spans 
 right about 30% of the time. A small logistic model maps each decoded span's raw score and a few facts
 about it (its length, whether it recurs, whether it is in the headline, how sure the span-finding head
 and its sentence are, how much of it is capitalised names, its technique) to the probability that it
-is a correct span of its technique, fitted on held-out articles (``training.calibrate``).
+is a correct span of its technique, fitted on held-out articles (``propscan.training.calibration``).
 
 "Correct" is measured as SemEval's FLC scorer gives credit: the share of the span's characters that a
 gold span of the same technique covers. So, among spans given 0.6, about 60% of their characters lie
@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from propscan.models.network import repeat_count, repeat_counts
+from propscan.detect.network import repeat_count, repeat_counts
 from propscan.taxonomy import TECHNIQUE_IDS
 
 FEATURES = ("raw_logit", "log_length", "repeats", "in_title", "region_confidence", "sentence_score",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from propscan.models.base import DetectInput, Detection, Region, TechniqueSpan
+from propscan.detect.base import DetectInput, Detection, Region, TechniqueSpan
 
 _CUES: dict[str, tuple[str, ...]] = {
     "Name_Calling,Labeling": (

@@ -1,4 +1,4 @@
-"""Fitting the span calibration (``models.calibration``) on held-out articles, and its honest figures.
+"""Fitting the span calibration (``propscan.detect.calibration``) on held-out articles, and its honest figures.
 
 The calibration is fitted on the development articles, which the network never trained on. Its
 figures are out-of-fold: the development articles are split by article into ``FOLDS`` folds, and each
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from propscan.detect.base import DetectInput
+from propscan.detect.calibration import FEATURES, Calibrator, SpanContext, span_features
+from propscan.detect.network import normalize
 from propscan.metrics import flc_score, si_score
-from propscan.models.base import DetectInput
-from propscan.models.calibration import FEATURES, Calibrator, SpanContext, span_features
-from propscan.models.network import _normalize
 
 FOLDS = 5
 SEED = 0
@@ -69,7 +69,7 @@ def candidates(detector, docs: list[tuple[str, DetectInput]], gold: list[tuple[s
     by_technique = {k: _merged(v) for k, v in by_technique.items()}
     rows = []
     for i, ((article_id, doc), found) in enumerate(zip(docs, detector.detect([d for _, d in docs]), strict=True)):
-        context = SpanContext(doc.text, _normalize(doc.text), doc.title,
+        context = SpanContext(doc.text, normalize(doc.text), doc.title,
                               [(r.start, r.end, r.confidence) for r in found.regions], doc.sentences,
                               found.sentence_scores)
         for span in found.spans:
@@ -153,10 +153,10 @@ def fit_calibration(detector, docs: list[tuple[str, DetectInput]],
 def calibrate_model(model_dir: Path, ptc_dir: Path) -> dict:
     """Fit the calibration of the model in ``model_dir`` on its development articles and write it into
     the model's configuration (``calibration``) and figures (``calibration``)."""
-    from propscan.models.card import update_calibration_section
-    from propscan.models.train import as_input
-    from propscan.models.trained import CONFIG_FILE, TrainedDetector
+    from propscan.detect.detector import CONFIG_FILE, TrainedDetector
     from propscan.readers import ptc
+    from propscan.training.card import update_calibration_section
+    from propscan.training.propaganda import as_input
 
     figures_path = model_dir / "propaganda-figures.json"
     recorded = json.loads(figures_path.read_text())

@@ -15,19 +15,16 @@ costs a few milliseconds per article inside ``propscan analyze`` and runs throug
   verdict and the stance of each evidence sentence.
 
 The model files (``stance.npz`` arrays, ``stance.json`` vocabulary and settings) are written only by
-``propscan.models.stance_train.train_stance`` through ``StanceModel.save`` and read by
+``propscan.training.stance.train_stance`` through ``StanceModel.save`` and read by
 ``StanceModel.load``; no pickle.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
-import sys
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -212,7 +209,7 @@ FEATURE_NAMES = (
 )
 
 
-class _FeatureMaker:
+class FeatureMaker:
     """Turns headlines and bodies into the pair features both training and inference use."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
@@ -398,7 +395,7 @@ class StanceModel:
     def __init__(self, vocabulary: Vocabulary, related: TreeEnsemble, stance: TreeEnsemble,
                  decision_weights: dict[str, float], info: dict | None = None) -> None:
         self.vocabulary = vocabulary
-        self.features = _FeatureMaker(vocabulary)
+        self.features = FeatureMaker(vocabulary)
         self.related = related
         self.stance = stance
         self.decision_weights = decision_weights
@@ -509,54 +506,6 @@ class StanceModel:
 
 def _as_dict(row: np.ndarray) -> dict[str, float]:
     return {s: round(float(p), 4) for s, p in zip(STANCES, row, strict=True)}
-
-
-# -- FNC-1 files ---------------------------------------------------------------------------------
-def read_csv_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
-    """The rows of a CSV file with a header that names at least ``required`` columns."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            columns = reader.fieldnames or []
-            missing = [c for c in required if c not in columns]
-            if missing:
-                raise PropscanError(f"{path}: missing column(s) {', '.join(missing)} "
-                                    f"(found: {', '.join(columns) or 'no header'})")
-            return list(reader)
-    except FileNotFoundError as e:
-        raise PropscanError(f"{path}: no such file") from e
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise PropscanError(f"{path}: not a readable UTF-8 CSV file ({e})") from e
-
-
-def read_fnc1(stances_csv: Path, bodies_csv: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
-    """The stance rows (Headline, Body ID[, Stance]) and the bodies by Body ID, checked."""
-    rows = read_csv_rows(stances_csv, ("Headline", "Body ID"))
-    bodies = {r["Body ID"].strip(): r["articleBody"] or ""
-              for r in read_csv_rows(bodies_csv, ("Body ID", "articleBody"))}
-    for line, row in enumerate(rows, start=2):
-        if row["Headline"] is None or row["Body ID"] is None:
-            raise PropscanError(f"{stances_csv}: row {line} has fewer fields than the header")
-        if row["Body ID"].strip() not in bodies:
-            raise PropscanError(f"{stances_csv}: row {line} names Body ID {row['Body ID']!r}, "
-                                f"which is not in {bodies_csv}")
-    return rows, bodies
-
-
-def predict_csv(stances_csv: Path, bodies_csv: Path, out: Path | None = None,
-                model: StanceModel | None = None) -> int:
-    """Write ``Headline,Body ID,Stance`` for every row of an FNC-1 stances file, in input order, to
-    ``out`` (stdout when None); the inputs are checked in full before anything is written."""
-    rows, bodies = read_fnc1(stances_csv, bodies_csv)
-    model = model or load_stance_model()
-    predictions = model.predict_pairs([r["Headline"] for r in rows],
-                                      [r["Body ID"].strip() for r in rows], bodies)
-    with open(out, "w", encoding="utf-8", newline="") if out is not None else nullcontext(sys.stdout) as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["Headline", "Body ID", "Stance"])
-        for row, prediction in zip(rows, predictions, strict=True):
-            writer.writerow([row["Headline"], row["Body ID"], prediction.stance])
-    return len(rows)
 
 
 @cache

@@ -4,6 +4,11 @@ The decoding settings (span threshold, gap bridging, minimum length, when to emi
 technique) and the sentence-score calibration are chosen on the development articles. To keep the
 reported figures honest, they are also measured by 2-fold cross-fitting: settings tuned on one half
 of the development articles are scored on the other half, and the two halves' predictions pooled.
+
+Every setting tried is decoded by ``propscan.detect.decode.decode``, the function the detector runs, so
+the settings chosen here decode in ``propscan analyze`` exactly as they were measured
+(``tests/test_decode_parity.py``); what depends on only some settings is computed once per article in
+``NetworkOutputs.memo``.
 """
 
 from __future__ import annotations
@@ -11,27 +16,22 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 import torch
 
-from propscan.metrics import flc_score, si_score, tc_score
-from propscan.models.base import TechniqueSpan
-from propscan.models.network import repeat_count
-from propscan.models.trained import (
+from propscan.detect.decode import (
     DecodeSettings,
-    decode_regions,
-    decode_technique_tokens,
-    only_recurring_repetition,
-    quantize_int8,
+    NetworkOutputs,
+    decode,
+    network_outputs,
     rank_techniques,
     sentence_probs,
-    span_probs,
-    spans_from_regions,
-    technique_runs,
-    vote,
+    si_regions,
 )
+from propscan.detect.detector import quantize_int8
+from propscan.detect.network import repeat_count
+from propscan.metrics import flc_score, si_score, tc_score
 from propscan.taxonomy import TECHNIQUE_IDS
 
 THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -49,34 +49,33 @@ SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
 
 
 class DevOutputs:
-    """The network's raw outputs on the development articles, computed once."""
+    """The network's outputs on the development articles, computed once and decoded under every setting
+    tried, through the detector's own ``decode`` (its memo keeps what depends on only some settings)."""
 
     def __init__(self, net, dev) -> None:
         self.dev = dev
-        self.token_p, self.sentence_logits, self.gold_tc_probs, self.states = [], [], [], []
-        self.technique_token_p, self.gold_tc_counts = [], []
+        self.net = net
+        self.outputs: list[NetworkOutputs] = []
+        self.gold_tc_probs, self.gold_tc_counts = [], []
         with torch.inference_mode():
             states = net.encode_windows([a.prep.enc for a in dev])  # as the detector does
-            for article, h in zip(dev, states, strict=True):
-                p = torch.softmax(net.token_logits(h), -1).numpy()
-                self.token_p.append(p[:, 1] + p[:, 2])
-                self.technique_token_p.append(torch.sigmoid(net.technique_token_logits(h)).numpy()
-                                              if net.technique_token_head is not None else None)
-                self.sentence_logits.append(net.sentence_logits(h, article.prep.sentence_tokens).numpy())
-                spans = [(s, e) for s, e, _ in article.tc]
-                logits = net.span_logits(h, *article.prep.span_inputs(spans)) if spans else None
-                self.gold_tc_probs.append(torch.softmax(logits, -1).numpy() if spans else np.zeros((0, 14)))
-                self.gold_tc_counts.append([repeat_count(article.doc.text[s:e], article.prep.normalized)
-                                            for s, e in spans])
-                self.states.append(h)
-        self.net = net
+        for article, h in zip(dev, states, strict=True):
+            outputs = network_outputs(net, article.prep, h)
+            self.outputs.append(outputs)
+            spans = [(s, e) for s, e, _ in article.tc]
+            self.gold_tc_probs.append(outputs.span_probs(spans, "span"))
+            self.gold_tc_counts.append([repeat_count(article.doc.text[s:e], article.prep.normalized)
+                                        for s, e in spans])
+
+    @property
+    def has_technique_tokens(self) -> bool:
+        return bool(self.outputs) and self.outputs[0].technique_token_probs is not None
 
     def regions(self, i: int, settings: DecodeSettings):
-        return decode_regions(self.dev[i].prep, self.token_p[i], settings, self.sentence_logits[i],
-                              self.technique_token_p[i])
+        return si_regions(self.dev[i].prep, self.outputs[i], settings)
 
-    def technique_probs(self, i: int, spans, voter: str = "span"):
-        return span_probs(self.net, self.dev[i].prep, self.states[i], spans, voter)
+    def decoded(self, i: int, settings: DecodeSettings):
+        return decode(self.dev[i].prep, self.outputs[i], settings)
 
 
 def tc_predictions(outputs: DevOutputs, indices, settings: DecodeSettings) -> tuple[list, list]:
@@ -99,37 +98,10 @@ def si_f1(outputs: DevOutputs, indices, settings: DecodeSettings) -> float:
     return si_score(gold, pred).f1
 
 
-def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings, cache: dict) -> tuple[list, list]:
+def flc_labels(outputs: DevOutputs, indices, settings: DecodeSettings) -> tuple[list, list]:
     gold = [(outputs.dev[i].id, t, s, e) for i in indices for s, e, t in outputs.dev[i].tc]
-    pred = []
-    for i in indices:
-        if settings.flc_source == "tokens":
-            if settings.flc_extent is None:
-                spans = decode_technique_tokens(outputs.dev[i].prep, outputs.technique_token_p[i], settings)
-            else:
-                # With hysteresis, runs at threshold 0 are cached; the threshold then only filters
-                # them by their mean score, as decode_runs does.
-                key = ("tokens", i, settings.flc_extent, settings.flc_max_gap, settings.flc_min_chars)
-                if key not in cache:
-                    cache[key] = technique_runs(outputs.dev[i].prep, outputs.technique_token_p[i], settings, 0.0)
-                runs = cache[key]
-                if settings.flc_span_weight > 0:
-                    probs_key = ("probs", settings.flc_vote) + key
-                    if probs_key not in cache:
-                        spans = [(r.start, r.end) for _, r in runs]
-                        cache[probs_key] = outputs.technique_probs(i, spans, settings.flc_vote)
-                    spans = vote(runs, cache[probs_key], settings)
-                else:
-                    spans = [TechniqueSpan(run.start, run.end, TECHNIQUE_IDS[k], run.confidence)
-                             for k, run in runs if run.confidence >= settings.flc_threshold]
-        else:
-            key = (i, settings.threshold, settings.max_gap, settings.min_chars, settings.sentence_weight)
-            if key not in cache:
-                regions = outputs.regions(i, settings)
-                cache[key] = (regions, outputs.technique_probs(i, [(r.start, r.end) for r in regions]))
-            spans = spans_from_regions(outputs.dev[i].prep, *cache[key], settings)
-        spans = only_recurring_repetition(outputs.dev[i].prep, spans)
-        pred += [(outputs.dev[i].id, span.technique, span.start, span.end) for span in spans]
+    pred = [(outputs.dev[i].id, span.technique, span.start, span.end)
+            for i in indices for span in outputs.decoded(i, settings).spans]
     return gold, pred
 
 
@@ -144,36 +116,36 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     """The sentence calibration and threshold, then settings that maximise SI F1, TC F1 and FLC F1."""
-    logits = np.concatenate([outputs.sentence_logits[i] for i in indices])
+    logits = np.concatenate([outputs.outputs[i].sentence_logits for i in indices])
     labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
     a, b = fit_platt(logits, labels)
     probs = sentence_probs(logits, DecodeSettings(sentence_a=a, sentence_b=b))
     threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
-    has_techniques = bool(outputs.technique_token_p) and outputs.technique_token_p[0] is not None
+    has_techniques = outputs.has_technique_tokens
     weights = SI_TECHNIQUE_WEIGHTS if has_techniques else (0.0,)
     tuned = []
     for v in weights:  # for each lean on the technique head: the span settings, then the sentence blend
         grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m, sentence_a=a, sentence_b=b, si_technique_weight=v)
                 for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
         best = max(grid, key=lambda s: si_f1(outputs, indices, s))
-        blends = [replace(best, threshold=t, sentence_weight=w)
+        blends = [best.model_copy(update={"threshold": t, "sentence_weight": w})
                   for t, w in itertools.product(THRESHOLDS, SENTENCE_WEIGHTS)]
         tuned.append(max(blends, key=lambda s: si_f1(outputs, indices, s)))
     best = max(tuned, key=lambda s: si_f1(outputs, indices, s))
-    best = max((replace(best, repetition_count=c) for c in REPETITION_COUNTS),
+    best = max((best.model_copy(update={"repetition_count": c}) for c in REPETITION_COUNTS),
                key=lambda s: tc_score(*tc_predictions(outputs, indices, s)).f1)
-    cache: dict = {}
-    candidates = [replace(best, second_technique=x) for x in SECOND]
+    candidates = [best.model_copy(update={"second_technique": x}) for x in SECOND]
     if has_techniques:
         votes = [("span", w) for w in FLC_SPAN_WEIGHTS]
         if outputs.net.verifiers is not None:
             votes += [("verifier", w) for w in FLC_VERIFIER_WEIGHTS]
-        candidates += [replace(best, flc_source="tokens", flc_threshold=t, flc_max_gap=g, flc_min_chars=m,
-                               flc_extent=x, flc_span_weight=w, flc_vote=v)
+        candidates += [best.model_copy(update={"flc_source": "tokens", "flc_threshold": t, "flc_max_gap": g,
+                                               "flc_min_chars": m, "flc_extent": x, "flc_span_weight": w,
+                                               "flc_vote": v})
                        for t, g, m, x, (v, w) in itertools.product(FLC_THRESHOLDS, FLC_GAPS, MIN_CHARS, FLC_EXTENTS,
                                                                    votes)
                        if (x is None and w == 0) or (x is not None and x < t)]
-    best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s, cache)).f1)
+    best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
     return best, float(threshold)
 
 
@@ -188,10 +160,10 @@ def evaluate(outputs: DevOutputs, indices, settings: DecodeSettings, sentence_th
     pred_si = [(outputs.dev[i].id, r.start, r.end) for i in indices for r in outputs.regions(i, settings)]
     si = si_score(gold_si, pred_si)
     tc = tc_score(*tc_predictions(outputs, indices, settings))
-    flc = flc_score(*flc_labels(outputs, indices, settings, {}))
+    flc = flc_score(*flc_labels(outputs, indices, settings))
     sentence_pred, sentence_gold, errors = [], [], []
     for i in indices:
-        probs = sentence_probs(outputs.sentence_logits[i], settings)
+        probs = sentence_probs(outputs.outputs[i].sentence_logits, settings)
         labels = outputs.dev[i].sentence_labels
         sentence_pred.append(probs >= sentence_threshold)
         sentence_gold.append(labels > 0.5)
@@ -230,5 +202,5 @@ def tune_and_evaluate(net, dev) -> tuple[DecodeSettings, dict]:
     figures = evaluate(outputs, everything, settings, sentence_threshold)
     figures["crossfit"] = crossfit
     figures["sentence_threshold"] = sentence_threshold
-    settings = replace(settings, sentence_threshold=sentence_threshold)
+    settings = settings.model_copy(update={"sentence_threshold": sentence_threshold})
     return settings, figures

@@ -11,7 +11,7 @@
 - a verifier (a few small heads, their probabilities averaged) reads the same span inputs and says,
   technique by technique, whether a candidate span is a span of that technique at all. The span
   head never sees anything but gold spans, so it can only say which technique a span would be; the
-  verifier is trained on candidates that are not spans too (see ``train.fit_verifier``), and its
+  verifier is trained on candidates that are not spans too (see ``propscan.training.propaganda.fit_verifier``), and its
   probability is the vote on technique spans.
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from propscan.models.encoder import Encoded
+from propscan.detect.encoder import Encoded
 from propscan.taxonomy import TECHNIQUE_IDS
 
 TAGS = ("O", "B", "I")
@@ -35,7 +35,8 @@ N_SPAN_FEATURES = 11
 _WORD = re.compile(r"\w+")
 
 
-def _normalize(fragment: str) -> str:
+def normalize(fragment: str) -> str:
+    """The fragment's words, lower-cased and joined by single spaces: the form repeat counts compare."""
     return " ".join(_WORD.findall(fragment.lower()))
 
 
@@ -61,7 +62,7 @@ def repeat_counts(fragments: Sequence[str], normalized_text: str) -> list[int]:
     counts = [0] * len(fragments)
     by_length: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
     for k, fragment in enumerate(fragments):
-        words = _normalize(fragment).split()
+        words = normalize(fragment).split()
         key = tuple(vocabulary.get(w, -1) for w in words)
         if key and -1 not in key and len(key) <= len(ids):
             by_length.setdefault(len(key), []).append((k, key))
@@ -114,7 +115,7 @@ def span_features(text: str, start: int, end: int, sentence: tuple[int, int],
     """The span head's features of one span; ``count`` is its ``repeat_count`` when already known."""
     fragment = text[start:end]
     if count is None:
-        count = repeat_count(fragment, normalized_text if normalized_text is not None else _normalize(text))
+        count = repeat_count(fragment, normalized_text if normalized_text is not None else normalize(text))
     words = len(_WORD.findall(fragment))
     s_start, s_end = sentence
     coverage = (min(end, s_end) - max(start, s_start)) / max(1, s_end - s_start)

@@ -27,20 +27,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from propscan.models.base import DetectInput
-from propscan.models.encoder import load_base_encoder, load_tokenizer
-from propscan.models.network import PropagandaNet, verifier_head
-from propscan.models.trained import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    DecodeSettings,
-    Prepared,
-    decode_regions,
-    prepare,
-    quantize_int8,
-    technique_runs,
-)
-from propscan.pipeline import title_range
+from propscan.detect.base import DetectInput
+from propscan.detect.decode import DecodeSettings, si_regions, technique_runs
+from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE, quantize_int8
+from propscan.detect.encoder import load_base_encoder, load_tokenizer
+from propscan.detect.network import PropagandaNet, verifier_head
+from propscan.detect.prepare import Prepared, prepare
+from propscan.document import title_range
 from propscan.segment import sentence_ranges
 from propscan.taxonomy import TECHNIQUE_IDS
 
@@ -98,6 +91,7 @@ class LabeledArticle:
 
 
 def as_input(text: str) -> DetectInput:
+    """A PTC article's text as the detector reads it: its sentences, and its first line as the title."""
     return DetectInput(text, sentence_ranges(text), title_range(text))
 
 
@@ -340,11 +334,11 @@ def pseudo_label(teacher, articles_dir: Path, limit: int | None = None) -> list[
         cleaned, doc = prepare_article(article)
         if cleaned.language not in (None, "en") or not doc.sentences:
             continue
-        (prep,), (states,), (token,), (technique,), (sentence_logits,) = teacher._run([doc])
-        s = teacher.settings
-        regions = decode_regions(prep, token[:, 1] + token[:, 2], s, sentence_logits, technique)
+        ((prep, outputs),) = teacher.network_outputs([doc])
+        regions = si_regions(prep, outputs, teacher.settings)
         spans = [(r.start, r.end) for r in regions]
-        span_probs = teacher._technique_probs(prep, states, spans)
+        span_probs = outputs.span_probs(spans, "span")
+        token, technique, sentence_logits = outputs.token_probs, outputs.technique_token_probs, outputs.sentence_logits
         targets = Targets(token.astype(np.float32), None if technique is None else technique.astype(np.float32),
                           (1 / (1 + np.exp(-sentence_logits))).astype(np.float32), spans,
                           span_probs.astype(np.float32).reshape(len(spans), len(TECHNIQUE_IDS)))
@@ -366,8 +360,8 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
     With ``settings.self_training`` and a ``silver_dir`` of unlabeled articles, a first model (or the
     one in ``teacher_dir``) labels them and the model written is a student trained on both.
     """
-    from propscan.models.trained import TrainedDetector
-    from propscan.models.tuning import tune_and_evaluate
+    from propscan.detect.detector import TrainedDetector
+    from propscan.training.tuning import tune_and_evaluate
 
     settings = settings or TrainSettings()
     random.seed(settings.seed)
@@ -421,7 +415,7 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
     figures["dev_articles"] = sorted(a.id for a in dev)
     config = {"name": "propscan-minilm", "layers": settings.layers, "token_techniques": True,
               "verifier": len(net.verifiers) if net.verifiers is not None else 0,
-              "decode": asdict(decode),
+              "decode": decode.model_dump(),
               "train_settings": asdict(settings), "techniques": list(TECHNIQUE_IDS)}
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     (out_dir / "propaganda-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
@@ -431,7 +425,7 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
 def measure_speed(model_dir: Path, articles_dir: Path, limit: int = 75) -> dict:
     """Articles per second of the full analysis with the model in ``model_dir`` (loading apart)."""
     from propscan.clean import load_language_profiles
-    from propscan.models.trained import TrainedDetector
+    from propscan.detect.detector import TrainedDetector
     from propscan.pipeline import analyze_many
     from propscan.readers import ptc
 
@@ -448,32 +442,3 @@ def measure_speed(model_dir: Path, articles_dir: Path, limit: int = 75) -> dict:
     elapsed = time.time() - started
     return {"articles": len(articles), "threads": torch.get_num_threads(), "load_seconds": load_seconds,
             "articles_per_second": len(articles) / elapsed, "ms_per_article": 1000 * elapsed / len(articles)}
-
-
-def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: int | None = None,
-                         only: str | None = None, self_training: bool = True) -> dict:
-    """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``."""
-    from propscan.errors import PropscanError
-    from propscan.models.calibration_fit import calibrate_model
-    from propscan.models.card import write_card
-
-    results: dict = {}
-    if only in (None, "propaganda"):
-        ptc_dir = data_dir / "ptc"
-        if not (ptc_dir / "train-articles").is_dir():
-            raise PropscanError("no ptc/train-articles folder here", source=str(data_dir))
-        settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
-        figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news")
-        figures["calibration"] = calibrate_model(out_dir, ptc_dir)
-        speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
-        config = json.loads((out_dir / CONFIG_FILE).read_text())
-        write_card(figures, config, out_dir, speed)
-        results["propaganda"] = figures
-    if only in (None, "stance"):
-        from propscan.models.stance_train import train_stance
-
-        fnc_dir = data_dir / "fnc1"
-        if not (fnc_dir / "stances.csv").is_file():
-            raise PropscanError("no fnc1/stances.csv here", source=str(data_dir))
-        results["stance"] = train_stance(fnc_dir, out_dir / "stance", seed=seed)
-    return results

@@ -155,7 +155,7 @@ CALIBRATION_HEADING = "## Confidence: calibration and the reports' default thres
 
 
 def calibration_section(c: dict) -> list[str]:
-    """The card's account of the span calibration, from ``calibration_fit.fit_calibration``'s figures."""
+    """The card's account of the span calibration, from ``training.calibration.fit_calibration``'s figures."""
     default = next(b for b in c["by_threshold"] if b["threshold"] == c["default_min_confidence"])
     everything = next(b for b in c["by_threshold"] if b["threshold"] == 0.0)
     lines = [

@@ -1,10 +1,13 @@
-"""Detect: the propaganda detector and the headline checker, loaded lazily once per process.
+"""Detect: propaganda inference (encoder, network, one ``decode``, the detector), loaded lazily once per process.
 
 ``PROPSCAN_MODEL`` chooses the detector: ``trained`` (the default, the model shipped in
 ``propscan/weights``) or ``lexicon`` (the fast word-list baseline). The word-list detector is used only
 when asked for: trained weights that cannot be loaded are an error, never a silent fallback, so a
 result always comes from the detector the user expects. ``PROPSCAN_WEIGHTS_DIR`` points both loaders
-at another folder laid out like ``propscan/weights`` (the detector's files, and ``stance/``).
+at another folder laid out like ``propscan/weights`` (the detector's files, and ``stance/``, which
+``propscan.stance`` loads).
+
+Inference only: nothing here imports ``propscan.training`` or the pipeline above it.
 """
 
 from __future__ import annotations
@@ -13,17 +16,17 @@ import os
 from functools import cache
 from pathlib import Path
 
+from propscan.detect.base import Detector
 from propscan.errors import PropscanError
-from propscan.models.base import Detector
 
 DETECTORS = ("trained", "lexicon")
 SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 LEXICON_HINT = "PROPSCAN_MODEL=lexicon selects the word-list detector instead"
-_REINSTALL_HINT = "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model folder"
-# The trained detector's files, as models.trained names them (that module imports torch, which
+REINSTALL_HINT = "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model folder"
+# The trained detector's files, as detect.detector names them (that module imports torch, which
 # check_models must not).
 _WEIGHTS_FILE, _CONFIG_FILE = "propaganda.safetensors", "propaganda.json"
-_STANCE_FILES = ("stance.json", "stance.npz")
+STANCE_FILES = ("stance.json", "stance.npz")
 
 
 def weights_dir() -> Path:
@@ -55,8 +58,8 @@ def check_models(name: str | None = None) -> None:
             if not found:
                 raise PropscanError(f"the trained model cannot be loaded: no module named {module!r} "
                                     f"(torch and transformers are needed); {LEXICON_HINT}")
-        _require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
-    _require_files(directory / "stance", _STANCE_FILES, "no headline checker", hint=_REINSTALL_HINT)
+        require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
+    require_files(directory / "stance", STANCE_FILES, "no headline checker", hint=REINSTALL_HINT)
 
 
 def _detector_name(name: str | None) -> str:
@@ -68,7 +71,7 @@ def _detector_name(name: str | None) -> str:
 
 @cache
 def _lexicon() -> Detector:
-    from propscan.models.lexicon import LexiconDetector
+    from propscan.detect.lexicon import LexiconDetector
 
     return LexiconDetector()
 
@@ -76,45 +79,26 @@ def _lexicon() -> Detector:
 @cache
 def _trained(directory: Path) -> Detector:
     try:
-        from propscan.models.trained import TrainedDetector
+        from propscan.detect.detector import TrainedDetector
     except ImportError as e:
-        raise PropscanError(f"the trained model cannot be loaded: {_first_line(e)} (torch and transformers "
+        raise PropscanError(f"the trained model cannot be loaded: {first_line(e)} (torch and transformers "
                             f"are needed); {LEXICON_HINT}") from None
-    _require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
+    require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
     try:
         return TrainedDetector.load(directory)
+    except PropscanError as e:  # decode settings that are unknown, mistyped or out of range
+        raise PropscanError(f"the trained model in {directory} cannot be loaded: {e}; {LEXICON_HINT}") from None
     except Exception as e:  # a corrupt or mismatched file: any reader's error means the same to the user
         raise PropscanError(f"the trained model in {directory} cannot be loaded ({type(e).__name__}: "
-                            f"{_first_line(e)}); {LEXICON_HINT}") from None
+                            f"{first_line(e)}); {LEXICON_HINT}") from None
 
 
-def load_headline_checker():
-    """The headline (stance) checker, loaded once per process; a PropscanError when it cannot be."""
-    return _headline_checker(weights_dir() / "stance")
-
-
-@cache
-def _headline_checker(directory: Path):
-    try:
-        from propscan.models.stance import StanceModel
-    except ImportError as e:
-        raise PropscanError(f"the headline checker cannot be loaded: {_first_line(e)}") from None
-    _require_files(directory, _STANCE_FILES, "no headline checker", hint=_REINSTALL_HINT)
-    try:
-        return StanceModel.load(directory)
-    except PropscanError:
-        raise
-    except Exception as e:  # a corrupt file: numpy's and json's errors mean the same to the user
-        raise PropscanError(f"the headline checker in {directory} cannot be loaded ({type(e).__name__}: "
-                            f"{_first_line(e)})") from None
-
-
-def _require_files(directory: Path, names: tuple[str, ...], what: str, *, hint: str) -> None:
+def require_files(directory: Path, names: tuple[str, ...], what: str, *, hint: str) -> None:
     missing = [name for name in names if not (directory / name).is_file()]
     if missing:
         raise PropscanError(f"{what} in {directory} ({' and '.join(missing)} missing); {hint}")
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     """An error's message cut to its first line, so the CLI's message stays one line."""
     return (str(error).strip().splitlines() or [""])[0]

@@ -16,15 +16,15 @@ import numpy as np
 
 from propscan.errors import PropscanError
 from propscan.metrics import fnc1_score
-from propscan.models.stance import (
+from propscan.stance.fnc1 import read_fnc1
+from propscan.stance.model import (
     RELATED_STANCES,
     STANCES,
+    FeatureMaker,
     StanceModel,
     TreeEnsemble,
     Vocabulary,
-    _FeatureMaker,
     content_words,
-    read_fnc1,
     tokens,
 )
 
@@ -121,7 +121,7 @@ def tune_decision_weights(probabilities: np.ndarray, gold: Sequence[str]) -> dic
     return {"unrelated": 1.0, "agree": 1.0, "disagree": best_weight, "discuss": 1.0}
 
 
-def featurize(maker: _FeatureMaker, rows: Sequence[dict[str, str]], bodies: dict[str, str]) -> np.ndarray:
+def featurize(maker: FeatureMaker, rows: Sequence[dict[str, str]], bodies: dict[str, str]) -> np.ndarray:
     prepared_bodies = {bid: maker.body(bodies[bid]) for bid in dict.fromkeys(r["Body ID"] for r in rows)}
     prepared_headlines = {h: maker.headline(h) for h in dict.fromkeys(r["Headline"] for r in rows)}
     return np.vstack([maker.pair(prepared_headlines[r["Headline"]], prepared_bodies[r["Body ID"]])
@@ -158,7 +158,7 @@ def train_stance(data_dir: Path, out_dir: Path, seed: int = 0) -> dict:
     documents = [content_words(tokens(bodies[b])) for b in sorted(train_ids)]
     documents += [content_words(tokens(h)) for h in sorted({r["Headline"] for r in train_rows})]
     vocabulary = Vocabulary.fit(documents)
-    maker = _FeatureMaker(vocabulary)
+    maker = FeatureMaker(vocabulary)
     x_train = featurize(maker, train_rows, bodies)
     gold_train = [r["Stance"] for r in train_rows]
 
