@@ -125,12 +125,13 @@ def main() -> None:
     load_seconds = time.time() - started
     dev_ids = json.loads((args.model / "propaganda-figures.json").read_text())["dev_articles"]
     acc = accuracy(detector, args.data, dev_ids)
-    print(f"Development split: {acc['articles']} articles (ids in propaganda-figures.json)")
-    print(f"  SI  F1 {acc['si'].f1:.3f}  (P {acc['si'].precision:.3f}, R {acc['si'].recall:.3f})   target >= 0.45")
-    print(f"  TC  micro-F1 {acc['tc'].f1:.3f}                        target >= 0.58")
-    print(f"  FLC F1 {acc['flc'].f1:.3f}  (P {acc['flc'].precision:.3f}, R {acc['flc'].recall:.3f})  target >= 0.25")
-    print(f"  sentence-level F1 {acc['sentence_f1']:.3f}                   target >= 0.63")
-    print(f"  article-score MAE {acc['article_mae']:.3f}                   target <= 0.10")
+    print(f"Development split: {acc['articles']} articles (ids in propaganda-figures.json; the models issue's "
+          "targets are for out-of-fold figures over all 296)")
+    print(f"  SI  F1 {acc['si'].f1:.3f}  (P {acc['si'].precision:.3f}, R {acc['si'].recall:.3f})   target >= 0.47")
+    print(f"  TC  micro-F1 {acc['tc'].f1:.3f}                        target >= 0.62")
+    print(f"  FLC F1 {acc['flc'].f1:.3f}  (P {acc['flc'].precision:.3f}, R {acc['flc'].recall:.3f})  target >= 0.30")
+    print(f"  sentence-level F1 {acc['sentence_f1']:.3f}                   target >= 0.65")
+    print(f"  article-score MAE {acc['article_mae']:.3f}                   target <= 0.08")
     print(f"  article score: Spearman {acc['spearman']:.3f} with the gold share of technique sentences"
           "   target >= 0.6")
     calibration = json.loads((args.model / "propaganda-figures.json").read_text()).get("calibration")
