@@ -158,5 +158,5 @@ def no_headline_reason(text: str, title: str) -> str:
         return "no headline check: the article has no title"
     if len(quoted) > 60:
         quoted = quoted[:60].rsplit(" ", 1)[0] + "…"
-    return (f"no headline check: the first line (“{quoted}”) is {problem}, "
-            "not a headline; it is analyzed as part of the body")
+    verdict = problem if problem.startswith("not a headline") else f"{problem}, not a headline"
+    return f"no headline check: the first line (“{quoted}”) is {verdict}; it is analyzed as part of the body"
