@@ -140,3 +140,27 @@ def test_a_run_folder_of_another_k_or_recipe_is_refused_in_one_line(cv_run):
         cross_validate(tmp / "ptc", run, K, TrainSettings(**{**SETTINGS.__dict__, "epochs": 2}),
                        silver_dir=tmp / "unlabeled-news")
     assert (run / FOLDS_FILE).read_text() == folds  # nothing was mixed in
+
+
+def test_the_benchmark_prints_the_cross_validated_figures_against_the_targets(cv_run, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_models",
+                                                  Path(__file__).parents[1] / "benchmarks" / "models.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    _, run, figures, _ = cv_run
+    assert benchmark.print_cv_figures(run)
+    printed = capsys.readouterr().out
+    si = figures["summary"]["si_f1"]
+    assert f"{si['mean']:.3f} ± {si['sd']:.3f}" in printed and "target >= 0.47" in printed
+    assert "Spearman" in printed and "target <= 0.08" in printed
+    # With a calibration fitted: its ECE and the precision at its default threshold.
+    fitted = {**figures, "calibration": {"folds": 5, "ece": 0.042, "default_min_confidence": 0.4, "by_threshold": [
+        {"threshold": 0.4, "si_precision": 0.61, "flc_precision": 0.47}]}}
+    (tmp_path / "cv-figures.json").write_text(json.dumps(fitted))
+    assert benchmark.print_cv_figures(tmp_path)
+    printed = capsys.readouterr().out
+    assert "ECE 0.042" in printed and "span (SI) precision 0.610, FLC precision 0.470" in printed
+    assert not benchmark.print_cv_figures(tmp_path / "missing")
+    assert "none in" in capsys.readouterr().out
