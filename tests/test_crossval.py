@@ -21,6 +21,7 @@ from propscan.errors import PropscanError
 from propscan.training.crossval import (
     DONE_FILE,
     EVALUATED_FILE,
+    EVALUATIONS_DIR,
     FIGURES_FILE,
     FOLDS_FILE,
     SUMMARY,
@@ -105,6 +106,24 @@ def test_the_run_writes_its_folds_each_folds_marker_and_the_out_of_fold_figures(
     # Each fold is scored with decoding tuned on the other folds' articles, so the settings may differ.
     assert all("threshold" in f["decode"] for f in figures["per_fold"])
     assert "ece" in figures["calibration"] or "skipped" in figures["calibration"]
+    assert sorted(p.name for p in (run / EVALUATIONS_DIR).iterdir()) == [f"fold-{k}.json" for k in range(K)]
+
+
+def test_an_interrupted_evaluation_goes_on_from_the_first_fold_not_scored(cv_run, tmp_path):
+    tmp, original, figures, _ = cv_run
+    run = tmp_path / "run"
+    shutil.copytree(original, run)
+    (run / EVALUATED_FILE).unlink()
+    (run / FIGURES_FILE).unlink()
+    (run / EVALUATIONS_DIR / "fold-2.json").unlink()
+    again, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news")
+    assert all(f"fold {k}: done, skipped" in messages for k in range(K))
+    assert "evaluate fold 0: done, skipped" in messages and "evaluate fold 1: done, skipped" in messages
+    assert "evaluate fold 2: done, skipped" not in messages
+    assert again["per_fold"] == json.loads(json.dumps(figures["per_fold"]))  # the same networks, the same figures
+    assert again["summary"] == figures["summary"]
+    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news")
+    assert "evaluate: done, skipped" in messages
 
 
 def test_a_rerun_skips_finished_folds_and_redoes_a_fold_without_its_marker(cv_run, tmp_path):
@@ -120,7 +139,8 @@ def test_a_rerun_skips_finished_folds_and_redoes_a_fold_without_its_marker(cv_ru
     after = [w.stat().st_mtime_ns for w in weights]
     assert (after[0], after[2]) == (before[0], before[2]) and after[1] != before[1]
     assert (run / "fold-1" / DONE_FILE).is_file()
-    assert not (run / EVALUATED_FILE).exists()  # figures of the old fold-1 network must not be reused
+    # Figures of the old fold-1 network must not be reused: every fold's tuning read its outputs.
+    assert not (run / EVALUATED_FILE).exists() and not (run / EVALUATIONS_DIR).exists()
     _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news", evaluate=False)
     assert all(f"fold {k}: done, skipped" in messages for k in range(K))
 

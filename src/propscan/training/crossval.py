@@ -14,9 +14,11 @@ written last (through a temporary file and a rename, so a run killed mid-stage l
   fold k (``tuning.evaluate``), so no tuning decision uses the articles it is scored on. The figures,
   per fold and as mean and standard deviation across folds, go to ``OUT/cv-figures.json``, with the
   span calibration fitted and scored out-of-fold on the candidates each fold's own tuned detector finds.
+  Each fold's scoring is kept as it finishes (``OUT/evaluate/fold-k.json``) and not redone.
 
-Retraining a fold removes the evaluation's marker, so the figures never mix networks of two runs. A
-run folder holds one K, seed, data set and recipe: another is refused rather than mixed in.
+Retraining a fold removes every evaluation, since each read that fold's network, so the figures never
+mix networks of two runs. A run folder holds one K, seed, data set and recipe: another is refused
+rather than mixed in.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ FOLDS_FILE = "folds.json"
 DONE_FILE = "done.json"
 FIGURES_FILE = "cv-figures.json"
 EVALUATED_FILE = "evaluate.done.json"
+EVALUATIONS_DIR = "evaluate"  # each fold's figures and calibration candidates, as it is scored
 # The figures summarised across folds, as paths into ``tuning.evaluate``'s figures (plus the Spearman).
 SUMMARY = {
     "si_f1": ("si", "f1"), "si_precision": ("si", "precision"), "si_recall": ("si", "recall"),
@@ -142,7 +145,9 @@ def train_fold(out_dir: Path, k: int, corpus: list[LabeledArticle], held: set[st
     directory = fold_dir(out_dir, k)
     if directory.exists():  # a fold without its marker is redone from scratch
         shutil.rmtree(directory)
+    # Every fold's evaluation read this fold's outputs (its own, or in the others' tuning): all are stale.
     (out_dir / EVALUATED_FILE).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / EVALUATIONS_DIR, ignore_errors=True)
     directory.mkdir(parents=True)
     train = [a for a in corpus if a.id not in held]
     log.info("fold %d: training on %d articles", k, len(train))
@@ -202,8 +207,12 @@ def summarize(per_fold: list[dict]) -> dict:
 
 
 def evaluate_folds(out_dir: Path, corpus: list[LabeledArticle], folds: list[list[str]], tokenizer) -> dict:
+    """Each fold tuned on the others' out-of-fold outputs and scored on its own; each fold's result is
+    kept in ``OUT/evaluate/fold-k.json`` (written whole or not at all), so a rerun goes on from the
+    first fold not yet scored. The network outputs are computed again on a rerun (one pass over the
+    articles, minutes), as they hold token states too large to keep."""
     from propscan.detect.detector import TrainedDetector
-    from propscan.training.calibration import candidates, fit_candidates
+    from propscan.training.calibration import Candidate, candidates, fit_candidates
     from propscan.training.tuning import DevOutputs, tune
 
     started = time.time()
@@ -216,25 +225,30 @@ def evaluate_folds(out_dir: Path, corpus: list[LabeledArticle], folds: list[list
     outputs = DevOutputs.pooled(parts)
     bounds = np.cumsum([0] + [len(f) for f in folds])
     indices = [list(range(bounds[k], bounds[k + 1])) for k in range(len(folds))]
+    (out_dir / EVALUATIONS_DIR).mkdir(exist_ok=True)
     per_fold, rows = [], []
     for k in range(len(folds)):
-        others = [i for j, part in enumerate(indices) if j != k for i in part]
-        settings, threshold = tune(outputs, others)
-        figures = fold_figures(outputs, indices[k], settings, threshold)
-        figures["fold"] = k
-        figures["articles"] = len(indices[k])
-        figures["decode"] = settings.model_copy(update={"sentence_threshold": threshold}).model_dump()
-        per_fold.append(figures)
-        log.info("fold %d: evaluated on %d articles, SI F1 %.3f, FLC F1 %.3f", k, len(indices[k]),
-                 figures["si"]["f1"], figures["flc"]["f1"])
-        # The calibration's candidates: the spans this fold's network finds in its own articles,
-        # decoded with the settings tuned without them, and scored uncalibrated.
-        detector = TrainedDetector(detectors[k].net, tokenizer, settings.model_copy(
-            update={"sentence_threshold": threshold}))
-        fold_rows = candidates(detector, [(by_id[i].id, by_id[i].doc) for i in folds[k]], gold_tc(by_id, folds[k]))
-        for row in fold_rows:
-            row.article += int(bounds[k])
-        rows += fold_rows
+        path = out_dir / EVALUATIONS_DIR / f"fold-{k}.json"
+        if path.is_file():
+            log.info("evaluate fold %d: done, skipped", k)
+            result = json.loads(path.read_text())
+        else:
+            others = [i for j, part in enumerate(indices) if j != k for i in part]
+            settings, threshold = tune(outputs, others)
+            settings = settings.model_copy(update={"sentence_threshold": threshold})
+            figures = fold_figures(outputs, indices[k], settings, threshold)
+            figures.update(fold=k, articles=len(indices[k]), decode=settings.model_dump())
+            log.info("evaluate fold %d: %d articles, SI F1 %.3f, FLC F1 %.3f", k, len(indices[k]),
+                     figures["si"]["f1"], figures["flc"]["f1"])
+            # The calibration's candidates: the spans this fold's network finds in its own articles,
+            # decoded with the settings tuned without them, and scored uncalibrated.
+            detector = TrainedDetector(detectors[k].net, tokenizer, settings)
+            found = candidates(detector, [(i, by_id[i].doc) for i in folds[k]], gold_tc(by_id, folds[k]))
+            result = {"figures": figures, "candidates": [asdict(row) for row in found]}
+            write_atomically(path, result)
+        per_fold.append(result["figures"])
+        for row in result["candidates"]:  # indexed within the fold: shift to the pooled articles
+            rows.append(Candidate(**{**row, "article": row["article"] + int(bounds[k])}))
     every = [i for fold in folds for i in fold]
     try:
         _, calibration = fit_candidates(rows, len(every), gold_tc(by_id, every))
