@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,3 +185,17 @@ def test_the_benchmark_prints_the_cross_validated_figures_against_the_targets(cv
     assert "ECE 0.042" in printed and "span (SI) precision 0.610, FLC precision 0.470" in printed
     assert not benchmark.print_cv_figures(tmp_path / "missing")
     assert "none in" in capsys.readouterr().out
+
+
+def test_the_refusal_says_what_differs_from_the_run_in_the_folder(tmp_path):
+    from propscan.training.crossval import check_or_write_folds, run_record
+
+    check_or_write_folds(tmp_path, run_record([["a"], ["b"]], SETTINGS, True))
+    check_or_write_folds(tmp_path, run_record([["a"], ["b"]], SETTINGS, True))  # the same run goes on
+    other_recipe = TrainSettings(**{**SETTINGS.__dict__, "layers": 2})
+    for record, what in ((run_record([["a"], ["c"]], SETTINGS, True), "other articles"),
+                         (run_record([["a"], ["b"], ["c"]], SETTINGS, True), "K=2, seed 3 over 2 articles, not K=3"),
+                         (run_record([["a"], ["b"]], other_recipe, True), "other training settings (layers)"),
+                         (run_record([["a"], ["b"]], SETTINGS, False), "other training settings (self-training)")):
+        with pytest.raises(PropscanError, match=re.escape(what)):
+            check_or_write_folds(tmp_path, record)

@@ -101,7 +101,9 @@ def check_or_write_folds(out_dir: Path, record: dict) -> None:
     found = json.loads(path.read_text())
     if found == json.loads(json.dumps(record, default=float)):
         return
-    if (found.get("k"), found.get("seed"), found.get("folds")) != (record["k"], record["seed"], record["folds"]):
+    if (found.get("k"), found.get("seed")) == (record["k"], record["seed"]) and found.get("folds") != record["folds"]:
+        what = f"other articles ({found.get('articles')} then, {record['articles']} now)"
+    elif (found.get("k"), found.get("seed")) != (record["k"], record["seed"]):
         what = (f"K={found.get('k')}, seed {found.get('seed')} over {found.get('articles')} articles, not "
                 f"K={record['k']}, seed {record['seed']} over {record['articles']}")
     else:
