@@ -285,7 +285,8 @@ def export(
 def train(
     data: Annotated[Path, typer.Option(help="Folder holding ptc/ (PTC articles and labels) and fnc1/ (FNC-1 CSVs).")]
     = Path("../shared/data"),
-    out: Annotated[Path, typer.Option(help="Where to write the model files (default: the shipped ones).")]
+    out: Annotated[Path, typer.Option(help="Where to write the model files (default: the shipped ones); with "
+                                           "--cv, the run folder (default: runs/cv).")]
     = None,
     only: Annotated[str | None, typer.Option(
         help="Train only 'propaganda' or only 'stance'; 'calibration' refits only the span confidence "
