@@ -9,8 +9,12 @@ analysis on the 75 unlabeled PTC dev articles (model loading apart), peak memory
 forward pass of a RoBERTa-large-shaped encoder (random weights) over the same articles, as a ratio.
 Last, the technique spans it finds in the issue's sample article, for a reader to judge.
 
+With ``--cv OUT``, it first prints the cross-validated figures of a `propscan train --cv` run folder
+(OUT/cv-figures.json: mean and standard deviation across folds, every figure out-of-fold) against the
+models issue's targets.
+
     python benchmarks/models.py [--data ../shared/data/ptc] [--roberta-articles 75] [--threads 2] [--model DIR]
-                                [--sample ../shared/samples/venezuela-lima-group.txt]
+                                [--sample ../shared/samples/venezuela-lima-group.txt] [--cv runs/cv]
 """
 
 from __future__ import annotations
@@ -93,6 +97,51 @@ def accuracy(detector: TrainedDetector, data: Path, dev_ids: list[str]) -> dict:
     }
 
 
+# The models issue's targets for the cross-validated figures: (name, label, "min" or "max", bound).
+CV_TARGETS = (
+    ("si_f1", "SI  F1", "min", 0.47), ("si_precision", "  SI precision", None, None),
+    ("si_recall", "  SI recall", None, None), ("tc_f1", "TC  micro-F1", "min", 0.62),
+    ("flc_f1", "FLC F1", "min", 0.30), ("flc_precision", "  FLC precision", None, None),
+    ("flc_recall", "  FLC recall", None, None), ("sentence_f1", "sentence-level F1", "min", 0.65),
+    ("article_mae", "article-score MAE", "max", 0.08),
+    ("spearman", "article score: Spearman with the gold share", "min", 0.6),
+)
+
+
+def print_cv_figures(run: Path) -> bool:
+    """The cross-validated figures in ``run`` (a `propscan train --cv` folder), or one line saying why
+    there are none; True when printed."""
+    path = run / "cv-figures.json"
+    if not path.is_file():
+        print(f"Cross-validated figures: none in {run} (run `propscan train --cv 5 --out {run}` to the end)")
+        return False
+    figures = json.loads(path.read_text())
+    print(f"Cross-validated, out-of-fold: {figures['k']} folds by article over {figures['articles']} articles "
+          "(mean ± sd across folds; decoding tuned on the other folds)")
+    for name, label, kind, bound in CV_TARGETS:
+        summary = figures["summary"][name]
+        if summary["mean"] is None:
+            print(f"  {label:<44} undefined")
+            continue
+        spread = f" ± {summary['sd']:.3f}" if summary["sd"] is not None else ""
+        target = f"target {'>=' if kind == 'min' else '<='} {bound:.2f}" if kind else ""
+        met = "" if not kind else ("  met" if (summary["mean"] >= bound if kind == "min" else summary["mean"] <= bound)
+                                   else "  not met")
+        print(f"  {label:<44} {summary['mean']:.3f}{spread:<9} {target}{met}")
+    calibration = figures.get("calibration", {})
+    if "ece" in calibration:
+        default = next(b for b in calibration["by_threshold"]
+                       if b["threshold"] == calibration["default_min_confidence"])
+        print(f"  span calibration (pooled out-of-fold candidates, {calibration['folds']}-fold fitting): "
+              f"ECE {calibration['ece']:.3f}   target <= 0.05")
+        print(f"  at its default threshold {default['threshold']:.2f}: span (SI) precision "
+              f"{default['si_precision']:.3f}, FLC precision {default['flc_precision']:.3f}"
+              "   targets >= 0.60, >= 0.45")
+    else:
+        print(f"  span calibration: {calibration.get('skipped', 'not fitted')}")
+    return True
+
+
 def roberta_large_seconds(tokenizer, texts: list[str]) -> float:
     from transformers import RobertaConfig, RobertaModel
 
@@ -116,8 +165,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=WEIGHTS_DIR, help="model folder (default: the shipped one)")
     parser.add_argument("--sample", type=Path, default=Path("../shared/samples/venezuela-lima-group.txt"))
+    parser.add_argument("--cv", type=Path, default=None,
+                        help="a `propscan train --cv` run folder: print its out-of-fold figures first")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.cv is not None:
+        print_cv_figures(args.cv)
+        print()
 
     started = time.time()
     detector = TrainedDetector.load(args.model)

@@ -4,6 +4,8 @@
 - ``tuning``: the decoding settings chosen on the development split, through ``detect.decode.decode``,
   the one decoding the detector runs;
 - ``calibration``: the span confidence's calibration and its out-of-fold figures;
+- ``crossval``: the resumable K-fold cross-validated evaluation (``propscan train --cv K``), every
+  figure out-of-fold;
 - ``card``: the model card, written from the figures measured;
 - ``stance``: the headline (stance) model on FNC-1.
 

@@ -109,12 +109,19 @@ def reliability(probabilities: np.ndarray, credits: np.ndarray, bins: int = 10) 
 def fit_calibration(detector, docs: list[tuple[str, DetectInput]],
                     gold: list[tuple[str, str, int, int]]) -> tuple[Calibrator, dict]:
     """The calibration fitted on all ``docs`` and its out-of-fold figures."""
-    rows = candidates(detector, docs, gold)
+    return fit_candidates(candidates(detector, docs, gold), len(docs), gold)
+
+
+def fit_candidates(rows: list[Candidate], n_docs: int,
+                   gold: list[tuple[str, str, int, int]]) -> tuple[Calibrator, dict]:
+    """The calibration fitted on candidate spans of ``n_docs`` documents (``Candidate.article`` indexes
+    them), and its out-of-fold figures. The candidates may come from several detectors, one per
+    document, as in the cross-validated evaluation (``training.crossval``)."""
     if len({r.credit > 0 for r in rows}) < 2:
         raise ValueError("too few spans to fit a calibration")
-    order = np.random.RandomState(SEED).permutation(len(docs))
-    fold_of = np.empty(len(docs), dtype=int)
-    fold_of[order] = np.arange(len(docs)) % FOLDS
+    order = np.random.RandomState(SEED).permutation(n_docs)
+    fold_of = np.empty(n_docs, dtype=int)
+    fold_of[order] = np.arange(n_docs) % FOLDS
     folds = np.asarray([fold_of[r.article] for r in rows])
     out_of_fold = np.zeros(len(rows))
     for k in range(FOLDS):
@@ -138,13 +145,13 @@ def fit_calibration(detector, docs: list[tuple[str, DetectInput]],
     if meeting:
         default = meeting[0]
     else:
-        useful = [b for b in by_threshold if b["threshold"] > 0 and b["spans"] >= len(docs)]
+        useful = [b for b in by_threshold if b["threshold"] > 0 and b["spans"] >= n_docs]
         best = max(b["si_precision"] for b in useful)
         default = next(b for b in useful if b["si_precision"] >= NEAR_BEST * best)
     model = _fit(rows)
     calibrator = Calibrator(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]),
                             float(default["threshold"]))
-    figures = {"articles": len(docs), "spans": len(rows), "folds": FOLDS, "ece": ece, "reliability": table,
+    figures = {"articles": n_docs, "spans": len(rows), "folds": FOLDS, "ece": ece, "reliability": table,
                "by_threshold": by_threshold, "default_min_confidence": default["threshold"],
                "default_meets_targets": bool(meeting), "features": list(FEATURES)}
     return calibrator, figures

@@ -67,6 +67,20 @@ class DevOutputs:
             self.gold_tc_counts.append([repeat_count(article.doc.text[s:e], article.prep.normalized)
                                         for s, e in spans])
 
+    @classmethod
+    def pooled(cls, parts: list[DevOutputs]) -> DevOutputs:
+        """One set over the articles of ``parts``, each article keeping the outputs of its own network
+        (the cross-validated evaluation pools each fold's articles, read by the network that did not
+        see them). The parts' networks must share their heads: ``net`` is only asked whether they have
+        a verifier."""
+        pooled = cls.__new__(cls)
+        pooled.net = parts[0].net
+        pooled.dev = [a for part in parts for a in part.dev]
+        pooled.outputs = [o for part in parts for o in part.outputs]
+        pooled.gold_tc_probs = [p for part in parts for p in part.gold_tc_probs]
+        pooled.gold_tc_counts = [c for part in parts for c in part.gold_tc_counts]
+        return pooled
+
     @property
     def has_technique_tokens(self) -> bool:
         return bool(self.outputs) and self.outputs[0].technique_token_probs is not None

@@ -1,0 +1,303 @@
+"""The cross-validated evaluation of the propaganda model: every figure out-of-fold, resumable.
+
+All labeled articles are split by article into K folds (seeded shuffle, near-equal sizes), written to
+``OUT/folds.json`` before anything else. Then two kinds of stage, each finished by a marker file
+written last (through a temporary file and a rename, so a run killed mid-stage leaves none):
+
+- **train fold k** (``OUT/fold-k/``): a network trained on the other K-1 folds with the recipe of
+  ``propaganda.train_propaganda`` (a teacher, self-training on the unlabeled news when it is there, the
+  verifier), but nothing tuned inside: the teacher labels the news with the default decoding settings.
+  A fold with its ``done.json`` is never trained again; one without is trained from scratch.
+- **evaluate** (``OUT/evaluate.done.json``): each fold's network, loaded in int8 as the detector loads
+  it, reads the articles of its own fold, which it never saw; these outputs are pooled. For each fold
+  k, the decoding is tuned (``tuning.tune``) on the pooled outputs of the other folds and scored on
+  fold k (``tuning.evaluate``), so no tuning decision uses the articles it is scored on. The figures,
+  per fold and as mean and standard deviation across folds, go to ``OUT/cv-figures.json``, with the
+  span calibration fitted and scored out-of-fold on the candidates each fold's own tuned detector finds.
+  Each fold's scoring is kept as it finishes (``OUT/evaluate/fold-k.json``) and not redone.
+
+Retraining a fold removes every evaluation, since each read that fold's network, so the figures never
+mix networks of two runs. A run folder holds one K, seed, data set and recipe: another is refused
+rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from propscan.detect.decode import DecodeSettings
+from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
+from propscan.errors import PropscanError
+from propscan.taxonomy import TECHNIQUE_IDS
+from propscan.training.propaganda import (
+    LabeledArticle,
+    TrainSettings,
+    attach_labels,
+    fit,
+    fit_verifier,
+    load_corpus,
+    new_network,
+    pseudo_label,
+    trainable_state,
+)
+
+log = logging.getLogger("propscan.train")
+
+FOLDS_FILE = "folds.json"
+DONE_FILE = "done.json"
+FIGURES_FILE = "cv-figures.json"
+EVALUATED_FILE = "evaluate.done.json"
+EVALUATIONS_DIR = "evaluate"  # each fold's figures and calibration candidates, as it is scored
+# The figures summarised across folds, as paths into ``tuning.evaluate``'s figures (plus the Spearman).
+SUMMARY = {
+    "si_f1": ("si", "f1"), "si_precision": ("si", "precision"), "si_recall": ("si", "recall"),
+    "tc_f1": ("tc", "f1"),
+    "flc_f1": ("flc", "f1"), "flc_precision": ("flc", "precision"), "flc_recall": ("flc", "recall"),
+    "sentence_f1": ("sentence_f1",), "article_mae": ("article_mae",), "spearman": ("spearman",),
+}
+
+
+def make_folds(article_ids: list[str], k: int, seed: int) -> list[list[str]]:
+    """The article ids in ``k`` near-equal folds: sorted, shuffled with ``seed``, dealt in turn."""
+    if k < 2:
+        raise PropscanError(f"--cv needs at least 2 folds, not {k}")
+    if len(article_ids) < k:
+        raise PropscanError(f"{len(article_ids)} labeled articles cannot make {k} folds")
+    ids = sorted(article_ids)
+    random.Random(seed).shuffle(ids)
+    return [sorted(ids[i::k]) for i in range(k)]
+
+
+def write_atomically(path: Path, data: dict) -> None:
+    """``data`` as JSON at ``path``, which either appears whole or not at all."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2, default=float) + "\n")
+    os.replace(temporary, path)
+
+
+def run_record(folds: list[list[str]], settings: TrainSettings, self_training: bool) -> dict:
+    return {"k": len(folds), "seed": settings.seed, "articles": sum(len(f) for f in folds),
+            "self_training": self_training, "settings": asdict(settings), "folds": folds}
+
+
+def check_or_write_folds(out_dir: Path, record: dict) -> None:
+    """Write the run's folds, or check that the run already in ``out_dir`` is this one."""
+    path = out_dir / FOLDS_FILE
+    if not path.is_file():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, record)
+        return
+    found = json.loads(path.read_text())
+    if found == json.loads(json.dumps(record, default=float)):
+        return
+    if (found.get("k"), found.get("seed")) == (record["k"], record["seed"]) and found.get("folds") != record["folds"]:
+        what = f"other articles ({found.get('articles')} then, {record['articles']} now)"
+    elif (found.get("k"), found.get("seed")) != (record["k"], record["seed"]):
+        what = (f"K={found.get('k')}, seed {found.get('seed')} over {found.get('articles')} articles, not "
+                f"K={record['k']}, seed {record['seed']} over {record['articles']}")
+    else:
+        changed = sorted(k for k in record["settings"] if found["settings"].get(k) != record["settings"][k])
+        what = "other training settings (" + ", ".join(changed or ["self-training"]) + ")"
+    raise PropscanError(f"holds a cross-validation run with {what}; use another --out or remove it",
+                        source=str(out_dir))
+
+
+def fold_dir(out_dir: Path, k: int) -> Path:
+    return out_dir / f"fold-{k}"
+
+
+def train_network(train: list[LabeledArticle], settings: TrainSettings, tokenizer, silver_dir: Path | None):
+    """A network trained on ``train`` by ``train_propaganda``'s recipe, without its tuning."""
+    from propscan.detect.detector import TrainedDetector
+
+    random.seed(settings.seed)
+    np.random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    net = new_network(settings)
+    fit(net, train, settings)
+    silver = []
+    if settings.self_training and silver_dir is not None and silver_dir.is_dir():
+        # The teacher's regions (the span head's silver spans) come from the default decoding: tuning it
+        # would need articles outside the fold's training part, which the evaluation keeps for scoring.
+        silver = pseudo_label(TrainedDetector(net, tokenizer, DecodeSettings()), silver_dir, settings.limit_silver)
+        log.info("self-training: the teacher labeled %d unlabeled articles", len(silver))
+        torch.manual_seed(settings.seed)
+        net = new_network(settings)
+        fit(net, train, settings, silver)
+    if settings.verifier:
+        fit_verifier(net, train, settings)
+    return net, len(silver)
+
+
+def train_fold(out_dir: Path, k: int, corpus: list[LabeledArticle], held: set[str], settings: TrainSettings,
+               tokenizer, silver_dir: Path | None) -> None:
+    from safetensors.torch import save_file
+
+    directory = fold_dir(out_dir, k)
+    if directory.exists():  # a fold without its marker is redone from scratch
+        shutil.rmtree(directory)
+    # Every fold's evaluation read this fold's outputs (its own, or in the others' tuning): all are stale.
+    (out_dir / EVALUATED_FILE).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / EVALUATIONS_DIR, ignore_errors=True)
+    directory.mkdir(parents=True)
+    train = [a for a in corpus if a.id not in held]
+    log.info("fold %d: training on %d articles", k, len(train))
+    started = time.time()
+    net, silver = train_network(train, settings, tokenizer, silver_dir)
+    save_file(trainable_state(net), str(directory / WEIGHTS_FILE))
+    config = {"name": f"propscan-minilm-cv-fold-{k}", "layers": settings.layers, "token_techniques": True,
+              "verifier": len(net.verifiers) if net.verifiers is not None else 0,
+              "decode": DecodeSettings().model_dump(), "train_settings": asdict(settings),
+              "techniques": list(TECHNIQUE_IDS)}
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    write_atomically(directory / DONE_FILE, {
+        "fold": k, "train_articles": len(train), "held_out": sorted(held), "silver_articles": silver,
+        "seconds": round(time.time() - started, 1)})
+
+
+def spearman(x: list[float], y: list[float]) -> float | None:
+    """Spearman's rank correlation, None where it is undefined (fewer than two articles, a constant side)."""
+    from scipy.stats import spearmanr
+
+    if len(x) < 2 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    value = float(spearmanr(x, y)[0])
+    return None if math.isnan(value) else value
+
+
+def fold_figures(outputs, indices: list[int], settings: DecodeSettings, sentence_threshold: float) -> dict:
+    from propscan.detect.decode import sentence_probs
+    from propscan.training.tuning import evaluate
+
+    figures = evaluate(outputs, indices, settings, sentence_threshold)
+    scores, shares = [], []
+    for i in indices:
+        labels = outputs.dev[i].sentence_labels
+        if len(labels):
+            scores.append(float(sentence_probs(outputs.outputs[i].sentence_logits, settings).mean()))
+            shares.append(float(labels.mean()))
+    figures["spearman"] = spearman(scores, shares)
+    return figures
+
+
+def summarize(per_fold: list[dict]) -> dict:
+    """Mean and standard deviation (sample, ddof 1) across folds of each figure in ``SUMMARY``."""
+    summary = {}
+    for name, path in SUMMARY.items():
+        values = []
+        for figures in per_fold:
+            value = figures
+            for key in path:
+                value = value[key]
+            if value is not None:
+                values.append(float(value))
+        summary[name] = {"mean": float(np.mean(values)) if values else None,
+                         "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                         "folds": len(values)}
+    return summary
+
+
+def evaluate_folds(out_dir: Path, corpus: list[LabeledArticle], folds: list[list[str]], tokenizer) -> dict:
+    """Each fold tuned on the others' out-of-fold outputs and scored on its own; each fold's result is
+    kept in ``OUT/evaluate/fold-k.json`` (written whole or not at all), so a rerun goes on from the
+    first fold not yet scored. The network outputs are computed again on a rerun (one pass over the
+    articles, minutes), as they hold token states too large to keep."""
+    from propscan.detect.detector import TrainedDetector
+    from propscan.training.calibration import Candidate, candidates, fit_candidates
+    from propscan.training.tuning import DevOutputs, tune
+
+    started = time.time()
+    by_id = {a.id: a for a in corpus}
+    detectors, parts = [], []
+    for k, fold in enumerate(folds):
+        detector = TrainedDetector.load(fold_dir(out_dir, k))  # int8, as shipped
+        detectors.append(detector)
+        parts.append(DevOutputs(detector.net, [by_id[i] for i in fold]))
+    outputs = DevOutputs.pooled(parts)
+    bounds = np.cumsum([0] + [len(f) for f in folds])
+    indices = [list(range(bounds[k], bounds[k + 1])) for k in range(len(folds))]
+    (out_dir / EVALUATIONS_DIR).mkdir(exist_ok=True)
+    per_fold, rows = [], []
+    for k in range(len(folds)):
+        path = out_dir / EVALUATIONS_DIR / f"fold-{k}.json"
+        if path.is_file():
+            log.info("evaluate fold %d: done, skipped", k)
+            result = json.loads(path.read_text())
+        else:
+            others = [i for j, part in enumerate(indices) if j != k for i in part]
+            settings, threshold = tune(outputs, others)
+            settings = settings.model_copy(update={"sentence_threshold": threshold})
+            figures = fold_figures(outputs, indices[k], settings, threshold)
+            figures.update(fold=k, articles=len(indices[k]), decode=settings.model_dump())
+            log.info("evaluate fold %d: %d articles, SI F1 %.3f, FLC F1 %.3f", k, len(indices[k]),
+                     figures["si"]["f1"], figures["flc"]["f1"])
+            # The calibration's candidates: the spans this fold's network finds in its own articles,
+            # decoded with the settings tuned without them, and scored uncalibrated.
+            detector = TrainedDetector(detectors[k].net, tokenizer, settings)
+            found = candidates(detector, [(i, by_id[i].doc) for i in folds[k]], gold_tc(by_id, folds[k]))
+            result = {"figures": figures, "candidates": [asdict(row) for row in found]}
+            write_atomically(path, result)
+        per_fold.append(result["figures"])
+        for row in result["candidates"]:  # indexed within the fold: shift to the pooled articles
+            rows.append(Candidate(**{**row, "article": row["article"] + int(bounds[k])}))
+    every = [i for fold in folds for i in fold]
+    try:
+        _, calibration = fit_candidates(rows, len(every), gold_tc(by_id, every))
+    except ValueError as e:  # too few spans, as in tiny runs
+        calibration = {"skipped": str(e)}
+    return {"k": len(folds), "articles": len(every), "summary": summarize(per_fold), "per_fold": per_fold,
+            "calibration": calibration, "evaluate_seconds": round(time.time() - started, 1)}
+
+
+def gold_tc(by_id: dict[str, LabeledArticle], ids: list[str]) -> list[tuple[str, str, int, int]]:
+    return [(i, t, s, e) for i in ids for s, e, t in by_id[i].tc]
+
+
+def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSettings | None = None,
+                   silver_dir: Path | None = None, evaluate: bool = True) -> dict | None:
+    """Run (or resume) the K-fold cross-validated evaluation into ``out_dir``; return its figures.
+
+    ``data_dir`` is a PTC folder (train-articles and the two label folders); ``silver_dir`` the unlabeled
+    news for self-training (skipped when absent or when ``settings.self_training`` is off). With
+    ``evaluate`` off, only the folds are trained (and None returned).
+    """
+    from propscan.detect.encoder import load_tokenizer
+
+    settings = settings or TrainSettings()
+    if not (data_dir / "train-articles").is_dir():
+        raise PropscanError("no train-articles folder here", source=str(data_dir))
+    corpus = load_corpus(data_dir)
+    if settings.limit_articles:
+        corpus = corpus[: settings.limit_articles]
+    folds = make_folds([a.id for a in corpus], k, settings.seed)
+    self_training = settings.self_training and silver_dir is not None and silver_dir.is_dir()
+    check_or_write_folds(out_dir, run_record(folds, settings, self_training))
+    tokenizer = load_tokenizer()
+    for article in corpus:
+        attach_labels(tokenizer, article)
+    for fold, held in enumerate(folds):
+        if (fold_dir(out_dir, fold) / DONE_FILE).is_file():
+            log.info("fold %d: done, skipped", fold)
+            continue
+        train_fold(out_dir, fold, corpus, set(held), settings, tokenizer, silver_dir if self_training else None)
+    if not evaluate:
+        return None
+    if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
+        log.info("evaluate: done, skipped")
+        return json.loads((out_dir / FIGURES_FILE).read_text())
+    log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
+    figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
+    write_atomically(out_dir / FIGURES_FILE, figures)
+    write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
+    return figures
