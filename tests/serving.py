@@ -1,6 +1,6 @@
 """Helpers for the server and store tests: `propscan` run as a user would, live servers, damaged stores.
 
-Not a test module: imported by test_server_security.py, test_api_errors.py and test_store_errors.py.
+Not a test module: imported by the server, store and browser tests.
 """
 
 from __future__ import annotations
@@ -73,21 +73,29 @@ def stop_serve(process: subprocess.Popen) -> str:
     return output
 
 
+# Flags for headless Chromium on a machine with no network beyond loopback: without the
+# background-networking ones it keeps trying to reach outside hosts.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
 class LiveServer:
     """uvicorn serving an app in a thread of this process on a free 127.0.0.1 port."""
 
     def __init__(self, app) -> None:
         import uvicorn
 
-        self.socket = socket.socket()
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", limit_concurrency=100))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 120  # the trained model may take a while to load
         while not self.server.started:
             assert self.thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.05)

@@ -12,16 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from serving import run_cli, start_serve, stop_serve
+from serving import CHROMIUM_ARGS, run_cli, start_serve, stop_serve
 
 from propscan.web.app import create_app
 from propscan.web.guard import SESSION_COOKIE, served_hosts
 
 TOKEN = "correct horse battery staple"
 TEXT = "Radical thugs destroy our country\n\nThe so-called experts begged the public to stay calm."
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
 
 
@@ -271,12 +268,11 @@ def test_serve_on_a_public_address_goes_on_with_a_token_or_no_auth(tmp_path):
 
 
 @pytest.fixture
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no browser at {CHROMIUM}")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:

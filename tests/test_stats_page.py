@@ -9,7 +9,6 @@ PROPSCAN_REQUIRE_BROWSER=1. The screenshot goes to /tmp/propscan-stats.png for a
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +18,6 @@ import pytest
 from propscan.document import Source
 from propscan.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path("/tmp/propscan-stats.png")
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -41,21 +39,6 @@ ARTICLES = [
 MONTHS = {"harbour.example": 2, "daily.example": 2, "voice.example": 1}  # months with articles, per outlet
 
 
-def browser_or_skip() -> None:
-    required = os.environ.get("PROPSCAN_REQUIRE_BROWSER") == "1"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if required:
-            raise
-        pytest.skip("Playwright is not installed (pip install -e '.[test]'); "
-                    "PROPSCAN_REQUIRE_BROWSER=1 makes this fail")
-    if not Path(CHROMIUM).exists():
-        if required:
-            pytest.fail(f"no Chromium at {CHROMIUM} and PROPSCAN_REQUIRE_BROWSER=1")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium); PROPSCAN_REQUIRE_BROWSER=1 makes this fail")
-
-
 @pytest.fixture
 def stored_corpus(tmp_path, monkeypatch):
     from propscan.pipeline import analyze_many
@@ -72,16 +55,15 @@ def stored_corpus(tmp_path, monkeypatch):
     return db
 
 
-def test_the_stats_page_in_a_real_browser(stored_corpus):
-    browser_or_skip()
+def test_the_stats_page_in_a_real_browser(stored_corpus, chromium):
     from playwright.sync_api import sync_playwright
-    from test_web_e2e import CHROMIUM_ARGS, LiveServer
+    from serving import CHROMIUM_ARGS, LiveServer
 
     from propscan.web.app import create_app
 
     with LiveServer(create_app(stored_corpus)) as live, sync_playwright() as p:
         api = httpx.get(f"{live.url}/api/stats", timeout=30).json()
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(30_000)

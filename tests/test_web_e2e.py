@@ -9,16 +9,13 @@ Screenshots go to test-output/web_e2e/ (gitignored) so that a person can look at
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from serving import CHROMIUM_ARGS, LiveServer
 
 from propscan.store import Store
 from propscan.taxonomy import BY_ID
@@ -26,64 +23,6 @@ from propscan.web.app import create_app
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scraped-article.txt"  # made up, with page furniture
 OUTPUT = Path(__file__).parents[1] / "test-output" / "web_e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-class LiveServer:
-    """uvicorn serving ``app`` in a thread on a free 127.0.0.1 port."""
-
-    def __init__(self, app) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", limit_concurrency=100))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 120  # the trained model may take a while to load
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.socket.close()
-
-
-def find_chromium() -> tuple[str | None, str]:
-    """A Chromium executable, or None and why there is none."""
-    for candidate in (CHROMIUM, shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate, ""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None, "Playwright is not installed (pip install -e '.[test]')"
-    with sync_playwright() as p:
-        downloaded = p.chromium.executable_path
-    if os.access(downloaded, os.X_OK):
-        return downloaded, ""
-    return None, f"no Chromium found ({CHROMIUM}, chromium on PATH or Playwright's {downloaded})"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    executable, missing = find_chromium()
-    if executable is None:
-        if os.environ.get("PROPSCAN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"PROPSCAN_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(f"browser test: {missing}; install Debian's chromium to run it")
-    return executable
-
-
 @pytest.fixture
 def lexicon(monkeypatch):
     monkeypatch.setenv("PROPSCAN_MODEL", "lexicon")
