@@ -147,10 +147,10 @@ def _by_article(labels: Iterable, *, with_technique: bool) -> dict[tuple, list[t
         article_id, technique, start, end = _fields(label)
         if end > start:
             groups[(article_id, technique) if with_technique else (article_id,)].append((start, end))
-    return {key: _merge(spans) for key, spans in groups.items()}
+    return {key: merge_spans(spans) for key, spans in groups.items()}
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Union of spans that share at least one character; spans that only touch stay apart."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):

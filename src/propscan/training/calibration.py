@@ -25,7 +25,7 @@ import numpy as np
 from propscan.detect.base import DetectInput
 from propscan.detect.calibration import FEATURES, Calibrator, SpanContext, span_features
 from propscan.detect.network import normalize
-from propscan.metrics import flc_score, si_score
+from propscan.metrics import flc_score, merge_spans, si_score
 
 FOLDS = 5
 SEED = 0
@@ -47,16 +47,6 @@ class Candidate:
     credit: float  # the share of the span's characters in gold spans of its technique
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def candidates(detector, docs: list[tuple[str, DetectInput]], gold: list[tuple[str, str, int, int]]) -> list[Candidate]:
     """The detector's spans on each document with their calibration features and FLC credit.
 
@@ -66,7 +56,7 @@ def candidates(detector, docs: list[tuple[str, DetectInput]], gold: list[tuple[s
     by_technique: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for article_id, technique, start, end in gold:
         by_technique.setdefault((article_id, technique), []).append((start, end))
-    by_technique = {k: _merged(v) for k, v in by_technique.items()}
+    by_technique = {k: merge_spans(v) for k, v in by_technique.items()}
     rows = []
     for i, ((article_id, doc), found) in enumerate(zip(docs, detector.detect([d for _, d in docs]), strict=True)):
         context = SpanContext(doc.text, normalize(doc.text), doc.title,
