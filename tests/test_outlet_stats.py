@@ -4,29 +4,15 @@ keyword, period and outlet filters, on a small real SQLite store whose figures a
 from __future__ import annotations
 
 import pytest
+from test_stats_export import make_analysis
 
-from propscan.document import Analysis, Sentence, Source, Span
+from propscan.document import Source
 from propscan.errors import PropscanError
 from propscan.stats import GroupStats, date_key, month_range, outlet_report, period_bound, store_outlet_report
 from propscan.store import Store
 from propscan.web.charts import count_axis, month_chart, outlets_chart, page_context, percent_ticks
 
 LOADED, NAME_CALLING, DOUBT, FLAG = "Loaded_Language", "Name_Calling,Labeling", "Doubt", "Flag-Waving"
-
-
-def make_analysis(id: str, lines: list[str], spans: list[tuple[str, str]], source: Source) -> Analysis:
-    """An analysis whose sentences are the lines and whose spans are (technique, exact phrase) pairs."""
-    text = "\n".join(lines) + "\n"
-    sentences, offset = [], 0
-    for line in lines:
-        sentences.append(Sentence(start=offset, end=offset + len(line), score=0.5))
-        offset += len(line) + 1
-    found = []
-    for technique, phrase in spans:
-        start = text.index(phrase)
-        found.append(Span.of(text, start, start + len(phrase), technique, 0.75))
-    return Analysis(id=id, title=lines[0], text=text, source=source, spans=found, sentences=sentences,
-                    score=0.5, model="test")
 
 
 # Outlet a.example: January and March; b.example: February (an RFC 2822 date) and March (the month
