@@ -26,13 +26,15 @@ def propscan(*args: str | Path, model: str = "lexicon") -> subprocess.CompletedP
                           text=True, env=env, timeout=300)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """The one ``propscan: ...`` line a failed command printed, holding each fragment; no traceback."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("propscan: "), result.stderr
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in lines[0], lines[0]
+    return lines[0]
 
 
 @pytest.fixture
@@ -44,33 +46,24 @@ def articles(tmp_path) -> Path:
     return folder
 
 
-@pytest.mark.corpus
-def test_evaluate_reproduces_the_organizers_figures():
-    result = propscan("evaluate", "--task", "si", "--gold", OFFICIAL / "article736757214.task-SI.labels",
-                      "--pred", OFFICIAL / "submission-task-SI.tsv")
+@pytest.mark.parametrize(("folder", "article", "si_figures", "tc_f1", "full_technique"), [
+    pytest.param(OFFICIAL, "article736757214", ["0.964912", "0.486864", "0.647181"], 0.6,
+                 "Exaggeration,Minimisation", marks=pytest.mark.corpus, id="the organizers' example"),
+    pytest.param(FIXTURE, "article900000201", ["0.557734", "0.750000", "0.639733"], 0.8,
+                 "Bandwagon,Reductio_ad_hitlerum", id="the made-up example, worked by hand"),
+])
+def test_evaluate_prints_the_scorers_figures(folder, article, si_figures, tc_f1, full_technique):
+    result = propscan("evaluate", "--task", "si", "--gold", folder / f"{article}.task-SI.labels",
+                      "--pred", folder / "submission-task-SI.tsv")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[:6] == ["precision", "0.964912", "recall", "0.486864", "F1", "0.647181"]
-    result = propscan("evaluate", "--task", "tc", "--gold", OFFICIAL / "article736757214.labels-task-TC",
-                      "--pred", OFFICIAL / "submission-task-TC.tsv", "--json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert list(data) == ["precision", "recall", "f1", "per_technique"]
-    assert [round(data[k], 6) for k in ("precision", "recall", "f1")] == [0.6, 0.6, 0.6]
-    assert len(data["per_technique"]) == 14 and data["per_technique"]["Exaggeration,Minimisation"] == 1.0
-
-
-def test_evaluate_prints_the_made_up_examples_hand_worked_figures():
-    result = propscan("evaluate", "--task", "si", "--gold", FIXTURE / "article900000201.task-SI.labels",
-                      "--pred", FIXTURE / "submission-task-SI.tsv")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[:6] == ["precision", "0.557734", "recall", "0.750000", "F1", "0.639733"]
-    result = propscan("evaluate", "--task", "tc", "--gold", FIXTURE / "article900000201.labels-task-TC",
-                      "--pred", FIXTURE / "submission-task-TC.tsv", "--json")
+    assert result.stdout.split()[:6] == ["precision", si_figures[0], "recall", si_figures[1], "F1", si_figures[2]]
+    result = propscan("evaluate", "--task", "tc", "--gold", folder / f"{article}.labels-task-TC",
+                      "--pred", folder / "submission-task-TC.tsv", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data) == ["precision", "recall", "f1", "per_technique"]
-    assert [round(data[k], 6) for k in ("precision", "recall", "f1")] == [0.8, 0.8, 0.8]
-    assert len(data["per_technique"]) == 14 and data["per_technique"]["Bandwagon,Reductio_ad_hitlerum"] == 1.0
+    assert [round(data[k], 6) for k in ("precision", "recall", "f1")] == [tc_f1] * 3
+    assert len(data["per_technique"]) == 14 and data["per_technique"][full_technique] == 1.0
 
 
 def test_evaluate_reads_a_directory_of_gold_labels(tmp_path):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli_foundation import assert_one_line_error
 
 import propscan
 from propscan.detect import SHIPPED_WEIGHTS_DIR
@@ -26,16 +27,6 @@ def run_cli(*args: str, blocked: tuple[str, ...] = (), **env: str) -> subprocess
     program = f"import sys\n{code}from propscan.cli import main\nmain()\n"
     return subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=300)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("propscan: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -112,7 +103,4 @@ def test_batch_and_serve_without_weights_stop_with_one_line(tmp_path, command):
     empty.mkdir()
     result = subprocess.run([sys.executable, "-m", "propscan.cli", *args], capture_output=True, text=True,
                             env={**os.environ, "PROPSCAN_WEIGHTS_DIR": str(empty)}, timeout=120)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("propscan: ") and "PROPSCAN_MODEL=lexicon" in lines[0]
+    assert_one_line_error(result, "PROPSCAN_MODEL=lexicon")
