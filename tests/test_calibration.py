@@ -113,3 +113,23 @@ def test_the_shipped_model_carries_a_calibration_and_its_out_of_fold_figures():
     assert sum(row["spans"] for row in figures["reliability"]) == figures["spans"]
     card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
     assert f"Expected calibration error (10 bins, all decoded spans): {figures['ece']:.3f}" in card
+
+
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_the_best_score_overlapping_a_span_is_found_as_a_scan_would(overlapping):
+    import random
+
+    from propscan.detect.calibration import _ScoredRanges
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        ranges, position = [], 0
+        for _ in range(rng.randint(0, 8)):
+            position += rng.randint(0, 5)
+            end = position + rng.randint(1, 6)
+            ranges.append((position, end, rng.random()))
+            position = position + 1 if overlapping else end
+        start = rng.randint(0, position + 3)
+        end = start + rng.randint(1, 8)
+        expected = max((v for a, b, v in ranges if a < end and start < b), default=0.0)
+        assert _ScoredRanges(ranges).overlapping_max(start, end) == expected

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from propscan.detect.network import repeat_count, repeat_counts
 from propscan.taxonomy import TECHNIQUE_IDS
@@ -25,6 +27,26 @@ from propscan.taxonomy import TECHNIQUE_IDS
 FEATURES = ("raw_logit", "log_length", "repeats", "in_title", "region_confidence", "sentence_score",
             "capitalised_share", "words", "quoted", *(f"technique={t}" for t in TECHNIQUE_IDS))
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+class _ScoredRanges:
+    """Character ranges with a score each, for the highest score among those overlapping a span; in
+    logarithmic time when they are disjoint, as sentences and decoded regions are (an article may have
+    thousands of sentences and decoded spans)."""
+
+    def __init__(self, ranges: Sequence[tuple[int, int, float]]) -> None:
+        ordered = sorted(ranges)
+        self.starts = [s for s, _, _ in ordered]
+        self.ends = [e for _, e, _ in ordered]
+        self.scores = [v for _, _, v in ordered]
+        self.disjoint = all(a <= b for a, b in zip(self.ends, self.starts[1:], strict=False))
+
+    def overlapping_max(self, start: int, end: int) -> float:
+        stop = bisect_left(self.starts, end)  # ranges from here on start at or after the span's end
+        if self.disjoint:  # then the ranges overlapping [start, end) are one run of them
+            return max(self.scores[bisect_right(self.ends, start):stop], default=0.0)
+        return max((v for e, v in zip(self.ends[:stop], self.scores[:stop], strict=True) if e > start),
+                   default=0.0)
 
 
 @dataclass(frozen=True)
@@ -38,9 +60,13 @@ class SpanContext:
     sentences: Sequence[tuple[int, int]]
     sentence_scores: Sequence[float]
 
+    @cached_property
+    def scored_regions(self) -> _ScoredRanges:
+        return _ScoredRanges(self.regions)
 
-def _overlapping_max(values: Sequence[tuple[int, int, float]], start: int, end: int) -> float:
-    return max((v for s, e, v in values if s < end and start < e), default=0.0)
+    @cached_property
+    def scored_sentences(self) -> _ScoredRanges:
+        return _ScoredRanges([(s, e, p) for (s, e), p in zip(self.sentences, self.sentence_scores, strict=True)])
 
 
 def span_features(ctx: SpanContext, start: int, end: int, technique: str, raw: float,
@@ -52,14 +78,13 @@ def span_features(ctx: SpanContext, start: int, end: int, technique: str, raw: f
     raw = min(max(raw, 1e-4), 1 - 1e-4)
     words = _WORD.findall(fragment)
     around = ctx.text[max(0, start - 1):end + 1]
-    sentences = [(s, e, p) for (s, e), p in zip(ctx.sentences, ctx.sentence_scores, strict=True)]
     return [
         math.log(raw / (1 - raw)),
         math.log(max(1, end - start)),
         float(min(repeats, 5)),
         float(ctx.title is not None and start < ctx.title[1] and ctx.title[0] < end),
-        _overlapping_max(ctx.regions, start, end),
-        _overlapping_max(sentences, start, end),
+        ctx.scored_regions.overlapping_max(start, end),
+        ctx.scored_sentences.overlapping_max(start, end),
         sum(w[0].isupper() for w in words) / len(words) if words else 0.0,
         float(len(words)),
         float(any(q in around for q in "\"“”")),
