@@ -148,7 +148,7 @@ class Decoded:
 def decode(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> Decoded:
     """Regions, technique spans (less Repetition that does not recur) and sentence scores."""
     regions = si_regions(prep, outputs, settings)
-    spans = only_recurring_repetition(prep, _technique_spans(prep, outputs, regions, settings))
+    spans = only_recurring_repetition(prep, _technique_spans(prep, outputs, regions, settings), outputs.memo)
     scores = outputs.memoized(("sentences", settings.sentence_a, settings.sentence_b), lambda: [
         round(float(x), 4) for x in sentence_probs(outputs.sentence_logits, settings)])
     return Decoded(regions, spans, list(scores))
@@ -319,15 +319,24 @@ def decode_technique_tokens(prep: Prepared, technique_probs: np.ndarray,
 REPETITION = TECHNIQUE_IDS.index("Repetition")
 
 
-def only_recurring_repetition(prep: Prepared, spans: list[TechniqueSpan]) -> list[TechniqueSpan]:
+def only_recurring_repetition(prep: Prepared, spans: list[TechniqueSpan],
+                              memo: dict | None = None) -> list[TechniqueSpan]:
     """Technique spans less those tagged Repetition whose words do not occur again in the article.
 
     The per-technique token head tags topic words as Repetition whether or not they recur (on the 59
     development articles, 13 of its 34 Repetition spans occurred once); repetition needs a second
-    occurrence. Inference and tuning both apply it.
+    occurrence. Inference and tuning both apply it; ``memo`` (a document's ``NetworkOutputs.memo``)
+    keeps each span's answer, as tuning decodes the same spans under many settings.
     """
-    return [s for s in spans
-            if s.technique != "Repetition" or recurs(prep.doc.text[s.start:s.end], prep.normalized)]
+    memo = {} if memo is None else memo
+
+    def recurring(s: TechniqueSpan) -> bool:
+        key = ("recurs", s.start, s.end)
+        if key not in memo:
+            memo[key] = recurs(prep.doc.text[s.start:s.end], prep.normalized)
+        return memo[key]
+
+    return [s for s in spans if s.technique != "Repetition" or recurring(s)]
 
 
 def rank_techniques(p: np.ndarray, count: int, settings: DecodeSettings) -> list[int]:

@@ -23,6 +23,7 @@ rather than mixed in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -113,8 +114,31 @@ def check_or_write_folds(out_dir: Path, record: dict) -> None:
                         source=str(out_dir))
 
 
-def fold_dir(out_dir: Path, k: int) -> Path:
-    return out_dir / f"fold-{k}"
+FINAL = "final"  # the stage training the network on every labeled article, the one that ships
+
+
+def fold_dir(out_dir: Path, k: int | str) -> Path:
+    return out_dir / (FINAL if k == FINAL else f"fold-{k}")
+
+
+@contextlib.contextmanager
+def claimed(out_dir: Path, stage: str, wait: bool):
+    """Hold ``stage`` of the run (a folder's name in it) for this process: yields True once held, or False (without
+    waiting, unless ``wait``) when another process holds it. Runs of the same command on the same
+    folder, started side by side (one torch thread each, say), so share the folds. The hold is an
+    advisory lock on ``OUT/<stage>.lock``, which the system drops when its process ends, even when killed."""
+    import fcntl
+
+    with open(out_dir / f"{stage}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def train_network(train: list[LabeledArticle], settings: TrainSettings, tokenizer, silver_dir: Path | None):
@@ -140,23 +164,25 @@ def train_network(train: list[LabeledArticle], settings: TrainSettings, tokenize
     return net, len(silver)
 
 
-def train_fold(out_dir: Path, k: int, corpus: list[LabeledArticle], held: set[str], settings: TrainSettings,
+def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: set[str], settings: TrainSettings,
                tokenizer, silver_dir: Path | None) -> None:
     from safetensors.torch import save_file
 
     directory = fold_dir(out_dir, k)
     if directory.exists():  # a fold without its marker is redone from scratch
         shutil.rmtree(directory)
-    # Every fold's evaluation read this fold's outputs (its own, or in the others' tuning): all are stale.
-    (out_dir / EVALUATED_FILE).unlink(missing_ok=True)
-    shutil.rmtree(out_dir / EVALUATIONS_DIR, ignore_errors=True)
+    if k != FINAL:
+        # Every fold's evaluation read this fold's outputs (its own, or in the others' tuning): all are stale.
+        (out_dir / EVALUATED_FILE).unlink(missing_ok=True)
+        shutil.rmtree(out_dir / EVALUATIONS_DIR, ignore_errors=True)
     directory.mkdir(parents=True)
     train = [a for a in corpus if a.id not in held]
-    log.info("fold %d: training on %d articles", k, len(train))
+    log.info("fold %s: training on %d articles", k, len(train))
     started = time.time()
     net, silver = train_network(train, settings, tokenizer, silver_dir)
     save_file(trainable_state(net), str(directory / WEIGHTS_FILE))
-    config = {"name": f"propscan-minilm-cv-fold-{k}", "layers": settings.layers, "token_techniques": True,
+    name = "propscan-minilm" if k == FINAL else f"propscan-minilm-cv-fold-{k}"
+    config = {"name": name, "layers": settings.layers, "token_techniques": True,
               "verifier": len(net.verifiers) if net.verifiers is not None else 0,
               "decode": DecodeSettings().model_dump(), "train_settings": asdict(settings),
               "techniques": list(TECHNIQUE_IDS)}
@@ -286,18 +312,28 @@ def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSet
     tokenizer = load_tokenizer()
     for article in corpus:
         attach_labels(tokenizer, article)
-    for fold, held in enumerate(folds):
-        if (fold_dir(out_dir, fold) / DONE_FILE).is_file():
-            log.info("fold %d: done, skipped", fold)
-            continue
-        train_fold(out_dir, fold, corpus, set(held), settings, tokenizer, silver_dir if self_training else None)
+    silver = silver_dir if self_training else None
+    # Two passes: the first trains every fold no other run is training (see ``claimed``), the second
+    # waits for those and trains any that run left unfinished.
+    stages = [*enumerate(folds), (FINAL, [])]
+    for wait in (False, True):
+        for fold, held in stages:
+            with claimed(out_dir, fold_dir(out_dir, fold).name, wait) as mine:
+                if not mine:
+                    log.info("fold %s: being trained by another run, left to it", fold)
+                elif (fold_dir(out_dir, fold) / DONE_FILE).is_file():
+                    if not wait:
+                        log.info("fold %s: done, skipped", fold)
+                else:
+                    train_fold(out_dir, fold, corpus, set(held), settings, tokenizer, silver)
     if not evaluate:
         return None
-    if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
-        log.info("evaluate: done, skipped")
-        return json.loads((out_dir / FIGURES_FILE).read_text())
-    log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
-    figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
-    write_atomically(out_dir / FIGURES_FILE, figures)
-    write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
+    with claimed(out_dir, "evaluate", wait=True):
+        if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
+            log.info("evaluate: done, skipped")
+            return json.loads((out_dir / FIGURES_FILE).read_text())
+        log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
+        figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
+        write_atomically(out_dir / FIGURES_FILE, figures)
+        write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
     return figures
