@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 from test_models import UNLABELED, small_ptc
 
+from propscan.detect.decode import DecodeSettings
 from propscan.errors import PropscanError
 from propscan.training.crossval import (
     DONE_FILE,
     EVALUATED_FILE,
     EVALUATIONS_DIR,
     FIGURES_FILE,
+    FINAL,
     FOLDS_FILE,
     SUMMARY,
     cross_validate,
@@ -107,7 +109,63 @@ def test_the_run_writes_its_folds_each_folds_marker_and_the_out_of_fold_figures(
     # Each fold is scored with decoding tuned on the other folds' articles, so the settings may differ.
     assert all("threshold" in f["decode"] for f in figures["per_fold"])
     assert "ece" in figures["calibration"] or "skipped" in figures["calibration"]
-    assert sorted(p.name for p in (run / EVALUATIONS_DIR).iterdir()) == [f"fold-{k}.json" for k in range(K)]
+    assert sorted(p.name for p in (run / EVALUATIONS_DIR).iterdir()) == [f"fold-{k}.json" for k in range(K)] + [
+        "shipped.json"]
+    # The shipped decoding is tuned on every article's out-of-fold outputs; the technique counts add up.
+    assert DecodeSettings(**figures["decode"]) and "fold final: training on 6 articles" in messages
+    for t, counts in figures["technique_counts"].items():
+        assert counts["gold"] == sum(f["technique_counts"][t]["gold"] for f in figures["per_fold"])
+
+
+def test_the_final_folder_is_a_model_as_shipped_trained_on_every_article_with_the_cross_validated_choices(cv_run):
+    from propscan import analyze
+    from propscan.detect.detector import TrainedDetector
+
+    _, run, figures, _ = cv_run
+    final = run / FINAL
+    done = json.loads((final / DONE_FILE).read_text())
+    assert done["train_articles"] == 6 and done["held_out"] == []
+    config = json.loads((final / "propaganda.json").read_text())
+    assert config["name"] == "propscan-minilm" and config["decode"] == figures["decode"]
+    recorded = json.loads((final / "propaganda-figures.json").read_text())
+    assert recorded["summary"] == figures["summary"] and recorded["train_articles"] == 6
+    card = (final / "MODEL_CARD.md").read_text()
+    si = figures["summary"]["si_f1"]
+    assert f"{si['mean']:.3f} ± {si['sd']:.3f}" in card and "out-of-fold" in card
+    detector = TrainedDetector.load(final)
+    assert detector.settings == DecodeSettings(**figures["decode"])
+    result = analyze("Title\n\nThe corrupt traitors lie and lie again to the people.", detector=detector)
+    assert result.sentences
+
+
+def test_runs_side_by_side_share_the_folds_and_a_fold_left_unfinished_is_picked_up(cv_run, tmp_path):
+    import fcntl
+    import threading
+    import time
+
+    tmp, original, _, _ = cv_run
+    run = tmp_path / "run"
+    shutil.copytree(original, run)
+    for k in (1, 2):
+        (run / f"fold-{k}" / DONE_FILE).unlink()
+    held = open(run / "fold-1.lock", "a")  # another run is training fold 1
+    fcntl.flock(held, fcntl.LOCK_EX)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(logged_run(
+        tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news", evaluate=False)))
+    thread.start()
+    for _ in range(600):  # the run trains fold 2 meanwhile, then waits for fold 1
+        if (run / "fold-2" / DONE_FILE).is_file():
+            break
+        time.sleep(0.5)
+    assert not (run / "fold-1" / DONE_FILE).is_file()
+    fcntl.flock(held, fcntl.LOCK_UN)  # the other run ended without finishing fold 1
+    held.close()
+    thread.join(timeout=600)
+    (_, messages), = result
+    assert "fold 1: being trained by another run, left to it" in messages
+    assert messages.index("fold 2: training on 4 articles") < messages.index("fold 1: training on 4 articles")
+    assert (run / "fold-1" / DONE_FILE).is_file() and "fold 0: done, skipped" in messages
 
 
 def test_an_interrupted_evaluation_goes_on_from_the_first_fold_not_scored(cv_run, tmp_path):
@@ -120,6 +178,7 @@ def test_an_interrupted_evaluation_goes_on_from_the_first_fold_not_scored(cv_run
     again, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news")
     assert all(f"fold {k}: done, skipped" in messages for k in range(K))
     assert "evaluate fold 0: done, skipped" in messages and "evaluate fold 1: done, skipped" in messages
+    assert "evaluate shipped: done, skipped" in messages
     assert "evaluate fold 2: done, skipped" not in messages
     assert again["per_fold"] == json.loads(json.dumps(figures["per_fold"]))  # the same networks, the same figures
     assert again["summary"] == figures["summary"]

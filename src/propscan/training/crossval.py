@@ -59,6 +59,7 @@ FOLDS_FILE = "folds.json"
 DONE_FILE = "done.json"
 FIGURES_FILE = "cv-figures.json"
 EVALUATED_FILE = "evaluate.done.json"
+FIGURES_FILE_SHIPPED = "propaganda-figures.json"  # the figures beside a model folder
 EVALUATIONS_DIR = "evaluate"  # each fold's figures and calibration candidates, as it is scored
 # The figures summarised across folds, as paths into ``tuning.evaluate``'s figures (plus the Spearman).
 SUMMARY = {
@@ -204,7 +205,7 @@ def spearman(x: list[float], y: list[float]) -> float | None:
 
 def fold_figures(outputs, indices: list[int], settings: DecodeSettings, sentence_threshold: float) -> dict:
     from propscan.detect.decode import sentence_probs
-    from propscan.training.tuning import evaluate
+    from propscan.training.tuning import evaluate, flc_labels
 
     figures = evaluate(outputs, indices, settings, sentence_threshold)
     scores, shares = [], []
@@ -214,6 +215,9 @@ def fold_figures(outputs, indices: list[int], settings: DecodeSettings, sentence
             scores.append(float(sentence_probs(outputs.outputs[i].sentence_logits, settings).mean()))
             shares.append(float(labels.mean()))
     figures["spearman"] = spearman(scores, shares)
+    gold, predicted = flc_labels(outputs, indices, settings)
+    figures["technique_counts"] = {t: {"gold": sum(g[1] == t for g in gold),
+                                       "predicted": sum(x[1] == t for x in predicted)} for t in TECHNIQUE_IDS}
     return figures
 
 
@@ -234,11 +238,17 @@ def summarize(per_fold: list[dict]) -> dict:
     return summary
 
 
+SHIPPED = "shipped"  # the evaluation job that tunes the decoding of the shipped network
+
+
 def evaluate_folds(out_dir: Path, corpus: list[LabeledArticle], folds: list[list[str]], tokenizer) -> dict:
-    """Each fold tuned on the others' out-of-fold outputs and scored on its own; each fold's result is
-    kept in ``OUT/evaluate/fold-k.json`` (written whole or not at all), so a rerun goes on from the
-    first fold not yet scored. The network outputs are computed again on a rerun (one pass over the
-    articles, minutes), as they hold token states too large to keep."""
+    """Each fold tuned on the others' out-of-fold outputs and scored on its own, and the shipped
+    decoding tuned on all of them; then the calibration fitted on every fold's candidates.
+
+    Each job's result is kept in ``OUT/evaluate/<job>.json`` (written whole or not at all), so a rerun
+    goes on from the jobs not yet done, and runs side by side share the jobs as they share the folds
+    (``claimed``). The network outputs are computed again on a rerun (one pass over the articles,
+    minutes), as they hold token states too large to keep."""
     from propscan.detect.detector import TrainedDetector
     from propscan.training.calibration import Candidate, candidates, fit_candidates
     from propscan.training.tuning import DevOutputs, tune
@@ -253,37 +263,78 @@ def evaluate_folds(out_dir: Path, corpus: list[LabeledArticle], folds: list[list
     outputs = DevOutputs.pooled(parts)
     bounds = np.cumsum([0] + [len(f) for f in folds])
     indices = [list(range(bounds[k], bounds[k + 1])) for k in range(len(folds))]
+    every = list(range(int(bounds[-1])))
     (out_dir / EVALUATIONS_DIR).mkdir(exist_ok=True)
+
+    def run(job: int | str) -> dict:
+        if job == SHIPPED:
+            # The decoding the shipped network (trained on every fold) runs: tuned on every article's
+            # out-of-fold outputs. Its figures would be in-sample, so none are kept.
+            settings, threshold = tune(outputs, every)
+            log.info("evaluate: the shipped decoding tuned on %d articles' out-of-fold outputs", len(every))
+            return {"decode": settings.model_copy(update={"sentence_threshold": threshold}).model_dump()}
+        others = [i for j, part in enumerate(indices) if j != job for i in part]
+        settings, threshold = tune(outputs, others)
+        settings = settings.model_copy(update={"sentence_threshold": threshold})
+        figures = fold_figures(outputs, indices[job], settings, threshold)
+        figures.update(fold=job, articles=len(indices[job]), decode=settings.model_dump())
+        log.info("evaluate fold %d: %d articles, SI F1 %.3f, FLC F1 %.3f", job, len(indices[job]),
+                 figures["si"]["f1"], figures["flc"]["f1"])
+        # The calibration's candidates: the spans this fold's network finds in its own articles,
+        # decoded with the settings tuned without them, and scored uncalibrated.
+        detector = TrainedDetector(detectors[job].net, tokenizer, settings)
+        found = candidates(detector, [(i, by_id[i].doc) for i in folds[job]], gold_tc(by_id, folds[job]))
+        return {"figures": figures, "candidates": [asdict(row) for row in found]}
+
+    jobs = [*range(len(folds)), SHIPPED]
+    for wait in (False, True):
+        for job in jobs:
+            path = out_dir / EVALUATIONS_DIR / (f"fold-{job}.json" if job != SHIPPED else f"{SHIPPED}.json")
+            with claimed(out_dir, f"evaluate-{job}", wait) as mine:
+                if mine and not path.is_file():
+                    write_atomically(path, run(job))
+                elif mine and not wait:
+                    log.info("evaluate %s: done, skipped", SHIPPED if job == SHIPPED else f"fold {job}")
     per_fold, rows = [], []
     for k in range(len(folds)):
-        path = out_dir / EVALUATIONS_DIR / f"fold-{k}.json"
-        if path.is_file():
-            log.info("evaluate fold %d: done, skipped", k)
-            result = json.loads(path.read_text())
-        else:
-            others = [i for j, part in enumerate(indices) if j != k for i in part]
-            settings, threshold = tune(outputs, others)
-            settings = settings.model_copy(update={"sentence_threshold": threshold})
-            figures = fold_figures(outputs, indices[k], settings, threshold)
-            figures.update(fold=k, articles=len(indices[k]), decode=settings.model_dump())
-            log.info("evaluate fold %d: %d articles, SI F1 %.3f, FLC F1 %.3f", k, len(indices[k]),
-                     figures["si"]["f1"], figures["flc"]["f1"])
-            # The calibration's candidates: the spans this fold's network finds in its own articles,
-            # decoded with the settings tuned without them, and scored uncalibrated.
-            detector = TrainedDetector(detectors[k].net, tokenizer, settings)
-            found = candidates(detector, [(i, by_id[i].doc) for i in folds[k]], gold_tc(by_id, folds[k]))
-            result = {"figures": figures, "candidates": [asdict(row) for row in found]}
-            write_atomically(path, result)
+        result = json.loads((out_dir / EVALUATIONS_DIR / f"fold-{k}.json").read_text())
         per_fold.append(result["figures"])
         for row in result["candidates"]:  # indexed within the fold: shift to the pooled articles
             rows.append(Candidate(**{**row, "article": row["article"] + int(bounds[k])}))
-    every = [i for fold in folds for i in fold]
+    ids = [i for fold in folds for i in fold]
     try:
-        _, calibration = fit_candidates(rows, len(every), gold_tc(by_id, every))
+        calibrator, calibration = fit_candidates(rows, len(ids), gold_tc(by_id, ids))
+        calibration_config = calibrator.to_config()
     except ValueError as e:  # too few spans, as in tiny runs
-        calibration = {"skipped": str(e)}
-    return {"k": len(folds), "articles": len(every), "summary": summarize(per_fold), "per_fold": per_fold,
-            "calibration": calibration, "evaluate_seconds": round(time.time() - started, 1)}
+        calibration, calibration_config = {"skipped": str(e)}, None
+    shipped = json.loads((out_dir / EVALUATIONS_DIR / f"{SHIPPED}.json").read_text())
+    counts = {t: {side: sum(f["technique_counts"][t][side] for f in per_fold) for side in ("gold", "predicted")}
+              for t in TECHNIQUE_IDS}
+    return {"k": len(folds), "articles": len(ids), "summary": summarize(per_fold), "per_fold": per_fold,
+            "technique_counts": counts, "calibration": calibration, "calibration_config": calibration_config,
+            "decode": shipped["decode"], "evaluate_seconds": round(time.time() - started, 1)}
+
+
+def complete_final(out_dir: Path, figures: dict) -> None:
+    """Make ``OUT/final`` a model folder like the shipped one, once both its network and the evaluation
+    are done: the decoding tuned out-of-fold and the calibration in its configuration, the
+    cross-validated figures beside it and the model card written from them. Copying the folder's files
+    into ``propscan/weights`` ships it."""
+    from propscan.training.card import write_card
+
+    directory = fold_dir(out_dir, FINAL)
+    if not (directory / DONE_FILE).is_file():
+        return
+    done = json.loads((directory / DONE_FILE).read_text())
+    config = json.loads((directory / CONFIG_FILE).read_text())
+    config["decode"] = figures["decode"]
+    if figures.get("calibration_config"):
+        config["calibration"] = figures["calibration_config"]
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    record = {**figures, "training_seconds": done["seconds"], "train_articles": done["train_articles"],
+              "silver_articles": done["silver_articles"]}
+    (directory / FIGURES_FILE_SHIPPED).write_text(json.dumps(record, indent=2, default=float) + "\n")
+    write_card(record, config, directory)
 
 
 def gold_tc(by_id: dict[str, LabeledArticle], ids: list[str]) -> list[tuple[str, str, int, int]]:
@@ -328,12 +379,13 @@ def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSet
                     train_fold(out_dir, fold, corpus, set(held), settings, tokenizer, silver)
     if not evaluate:
         return None
-    with claimed(out_dir, "evaluate", wait=True):
-        if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
-            log.info("evaluate: done, skipped")
-            return json.loads((out_dir / FIGURES_FILE).read_text())
+    if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
+        log.info("evaluate: done, skipped")
+        figures = json.loads((out_dir / FIGURES_FILE).read_text())
+    else:
         log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
         figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
         write_atomically(out_dir / FIGURES_FILE, figures)
         write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
+    complete_final(out_dir, figures)
     return figures
