@@ -364,10 +364,11 @@ def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSet
     for article in corpus:
         attach_labels(tokenizer, article)
     silver = silver_dir if self_training else None
-    # Two passes: the first trains every fold no other run is training (see ``claimed``), the second
-    # waits for those and trains any that run left unfinished.
-    stages = [*enumerate(folds), (FINAL, [])]
-    for wait in (False, True):
+    # The first pass trains every stage no other run is training (see ``claimed``); later passes wait
+    # for those and train any that run left unfinished: the folds before the evaluation, which reads
+    # them, and the final network (which it does not read) after it.
+
+    def train_stages(stages: list[tuple[int | str, list[str]]], wait: bool) -> None:
         for fold, held in stages:
             with claimed(out_dir, fold_dir(out_dir, fold).name, wait) as mine:
                 if not mine:
@@ -377,15 +378,21 @@ def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSet
                         log.info("fold %s: done, skipped", fold)
                 else:
                     train_fold(out_dir, fold, corpus, set(held), settings, tokenizer, silver)
-    if not evaluate:
+
+    train_stages([*enumerate(folds), (FINAL, [])], wait=False)
+    train_stages(list(enumerate(folds)), wait=True)
+    figures = None
+    if evaluate:
+        if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
+            log.info("evaluate: done, skipped")
+            figures = json.loads((out_dir / FIGURES_FILE).read_text())
+        else:
+            log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
+            figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
+            write_atomically(out_dir / FIGURES_FILE, figures)
+            write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
+    train_stages([(FINAL, [])], wait=True)
+    if figures is None:
         return None
-    if (out_dir / EVALUATED_FILE).is_file() and (out_dir / FIGURES_FILE).is_file():
-        log.info("evaluate: done, skipped")
-        figures = json.loads((out_dir / FIGURES_FILE).read_text())
-    else:
-        log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
-        figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
-        write_atomically(out_dir / FIGURES_FILE, figures)
-        write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
     complete_final(out_dir, figures)
     return figures
