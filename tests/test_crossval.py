@@ -138,6 +138,27 @@ def test_the_final_folder_is_a_model_as_shipped_trained_on_every_article_with_th
     assert result.sentences
 
 
+def test_training_the_shipped_model_reproduces_the_final_network_and_takes_the_runs_choices(cv_run, tmp_path):
+    from propscan.training.propaganda import train_propaganda
+
+    tmp, run, _, _ = cv_run
+    tuned = run / FINAL / "propaganda-figures.json"
+    figures = train_propaganda(tmp / "ptc", tmp_path / "model", SETTINGS, silver_dir=tmp / "unlabeled-news",
+                               tuned=tuned)
+    # The same recipe, seed and articles: the same weights, byte for byte.
+    assert (tmp_path / "model" / "propaganda.safetensors").read_bytes() == (
+        run / FINAL / "propaganda.safetensors").read_bytes()
+    config, shipped = (json.loads((d / "propaganda.json").read_text()) for d in (tmp_path / "model", run / FINAL))
+    assert config == shipped
+    assert figures["summary"] == json.loads(tuned.read_text())["summary"]
+    assert (tmp_path / "model" / "MODEL_CARD.md").is_file()
+    # Another recipe was not cross-validated: refused in one line, nothing written.
+    with pytest.raises(PropscanError, match="other training settings \\(epochs\\)"):
+        train_propaganda(tmp / "ptc", tmp_path / "other", TrainSettings(**{**SETTINGS.__dict__, "epochs": 2}),
+                         tuned=tuned)
+    assert not (tmp_path / "other").exists()
+
+
 def test_runs_side_by_side_share_the_folds_and_a_fold_left_unfinished_is_picked_up(cv_run, tmp_path):
     import fcntl
     import threading

@@ -288,19 +288,24 @@ def train(
     out: Annotated[Path, typer.Option(help="Where to write the model files (default: the shipped ones); with "
                                            "--cv, the run folder (default: runs/cv).")]
     = None,
-    only: Annotated[str | None, typer.Option(
-        help="Train only 'propaganda' or only 'stance'; 'calibration' refits only the span confidence "
-             "calibration of the propaganda model in --out, on its development articles (about a minute).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed for the split and the training.")] = 13,
+    only: Annotated[str | None, typer.Option(help="Train only 'propaganda' or only 'stance'.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed for the folds and the training.")] = 13,
     epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs of the propaganda model.")] = None,
     self_training: Annotated[bool, typer.Option(
         "--self-training/--no-self-training",
-        help="Train a student on the gold articles plus unlabeled-news labeled by a first model (about an hour), "
-             "or ship that first model (about 20 minutes).")] = True,
+        help="Train the propaganda network on the gold articles plus unlabeled news labeled by a first "
+             "network (about twice as long), or on the gold articles only, as the shipped model was.")] = False,
     cv: Annotated[int | None, typer.Option(
         "--cv", help="Instead, the K-fold cross-validated evaluation of the propaganda model (K=5 is the "
-                     "project's; hours on 2 cores, resumable: rerun the same command to go on). --out names "
-                     "its run folder (default runs/cv); the figures go to OUT/cv-figures.json.")] = None,
+                     "project's): each fold's network, the final network on every article, the decoding and "
+                     "calibration chosen out-of-fold and every figure. Hours on 2 CPU cores; resumable (rerun "
+                     "the same command to go on), and a second copy of the command started beside the first "
+                     "(OMP_NUM_THREADS=1 for each) shares the work. --out names its run folder (default "
+                     "runs/cv); OUT/final is then the model folder to ship.")] = None,
+    tuned: Annotated[Path | None, typer.Option(
+        help="The cross-validated run's figures whose decoding and calibration the trained propaganda model "
+             "takes (default: the shipped propaganda-figures.json; a run's is OUT/final/propaganda-figures.json).")]
+    = None,
 ) -> None:
     """Train the shipped models from the PTC and FNC-1 data (2 CPU cores, under 2 hours) and write the model card."""
     import json
@@ -308,15 +313,15 @@ def train(
 
     from propscan.detect.detector import WEIGHTS_DIR
     from propscan.training import train_shipped_models
+    from propscan.training.propaganda import TrainSettings
 
-    if only not in (None, "propaganda", "stance", "calibration"):
-        raise fail("--only must be 'propaganda', 'stance' or 'calibration'")
+    if only not in (None, "propaganda", "stance"):
+        raise fail("--only must be 'propaganda' or 'stance'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if cv is not None:
         if only is not None:
             raise fail("--cv evaluates the propaganda model only; leave out --only")
         from propscan.training.crossval import cross_validate
-        from propscan.training.propaganda import TrainSettings
 
         settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
         try:
@@ -326,22 +331,16 @@ def train(
             raise fail(str(e)) from None
         typer.echo(json.dumps(figures["summary"], indent=2))
         return
-    if only == "calibration":
-        from propscan.training.calibration import calibrate_model
-
-        model_dir = out or WEIGHTS_DIR
-        if not (model_dir / "propaganda-figures.json").is_file() or not (data / "ptc" / "train-articles").is_dir():
-            raise fail(f"--only calibration needs a trained model in {model_dir} and {data / 'ptc'}")
-        figures = calibrate_model(model_dir, data / "ptc")
-        typer.echo(json.dumps({k: figures[k] for k in ("articles", "spans", "ece", "default_min_confidence",
-                                                       "default_meets_targets")}, indent=2))
-        return
     try:
         results = train_shipped_models(data, out or WEIGHTS_DIR, seed=seed, epochs=epochs, only=only,
-                                       self_training=self_training)
+                                       self_training=self_training, tuned=tuned)
     except PropscanError as e:
         raise fail(str(e)) from None
-    summary = {name: {k: v for k, v in figures.items() if not k.endswith("_articles")}
+    # The propaganda model's figures are its cross-validated run's (their summary is shown); the stance
+    # model's are measured by this training.
+    summary = {name: {k: v for k, v in figures.items()
+                      if (k in ("summary", "training_seconds", "train_articles", "silver_articles")
+                          if name == "propaganda" else not k.endswith("_articles"))}
                for name, figures in results.items()}
     typer.echo(json.dumps(summary, indent=2, default=float))
 

@@ -1,8 +1,9 @@
 """Training: how every shipped model file is made, never imported by inference.
 
-- ``propaganda``: the propaganda network on the PTC corpus (teacher, self-training, student, verifier);
-- ``tuning``: the decoding settings chosen on the development split, through ``detect.decode.decode``,
-  the one decoding the detector runs;
+- ``propaganda``: the propaganda network on the PTC corpus (encoder and heads, optional self-training,
+  verifier);
+- ``tuning``: the decoding settings chosen on out-of-fold outputs, through ``detect.decode.decode``, the
+  one decoding the detector runs;
 - ``calibration``: the span confidence's calibration and its out-of-fold figures;
 - ``crossval``: the resumable K-fold cross-validated evaluation (``propscan train --cv K``), every
   figure out-of-fold;
@@ -22,10 +23,12 @@ from propscan.errors import PropscanError
 
 
 def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: int | None = None,
-                         only: str | None = None, self_training: bool = True) -> dict:
-    """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``."""
-    from propscan.detect.detector import CONFIG_FILE
-    from propscan.training.calibration import calibrate_model
+                         only: str | None = None, self_training: bool = False, tuned: Path | None = None) -> dict:
+    """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``.
+
+    The propaganda network is trained on every labeled article, with the decoding, calibration and
+    figures of the cross-validated run recorded in ``tuned`` (by default the shipped model's)."""
+    from propscan.detect.detector import CONFIG_FILE, WEIGHTS_DIR
     from propscan.training.card import write_card
     from propscan.training.propaganda import TrainSettings, measure_speed, train_propaganda
 
@@ -34,9 +37,11 @@ def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epoch
         ptc_dir = data_dir / "ptc"
         if not (ptc_dir / "train-articles").is_dir():
             raise PropscanError("no ptc/train-articles folder here", source=str(data_dir))
+        tuned = tuned or WEIGHTS_DIR / "propaganda-figures.json"
+        if not tuned.is_file():
+            raise PropscanError("no cross-validated figures here (run propscan train --cv first)", source=str(tuned))
         settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
-        figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news")
-        figures["calibration"] = calibrate_model(out_dir, ptc_dir)
+        figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news", tuned=tuned)
         speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
         config = json.loads((out_dir / CONFIG_FILE).read_text())
         write_card(figures, config, out_dir, speed)

@@ -1,24 +1,21 @@
 """Fitting the span calibration (``propscan.detect.calibration``) on held-out articles, and its honest figures.
 
-The calibration is fitted on the development articles, which the network never trained on. Its
-figures are out-of-fold: the development articles are split by article into ``FOLDS`` folds, and each
-fold's spans are scored by a calibration fitted on the other folds; the reliability table, the expected
+The calibration is fitted on spans that networks found in articles they never trained on (the
+cross-validated run's out-of-fold candidates, ``training.crossval``). Its figures are out-of-fold
+again: those articles are split by article into ``FOLDS`` folds, and each fold's spans are scored by a
+calibration fitted on the other folds; the reliability table, the expected
 calibration error and the precision at each threshold come from those out-of-fold probabilities. The
 default threshold of the reports is the lowest on the grid whose out-of-fold span precision (SI,
 partial overlap) reaches ``TARGET_SI_PRECISION`` and FLC precision ``TARGET_FLC_PRECISION``; when no
 threshold does, the lowest whose SI precision comes within 5% of the best reached while still showing
 at least one span per article on average (a default that shows almost nothing would serve no reader).
-The shipped calibration is then fitted on all development articles.
-
-The decoding settings were tuned on the same development articles, so the candidates the calibration
-sees are those of settings chosen with them; only the calibration itself is out-of-fold.
+The shipped calibration is then fitted on all of them.
 """
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -141,37 +138,10 @@ def fit_candidates(rows: list[Candidate], n_docs: int,
     model = _fit(rows)
     calibrator = Calibrator(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]),
                             float(default["threshold"]))
+    shown = Counter(r.technique for r, p in zip(rows, out_of_fold, strict=True) if p >= default["threshold"])
+    shown_counts = {t: shown[t] for t in sorted({r.technique for r in rows})}
     figures = {"articles": n_docs, "spans": len(rows), "folds": FOLDS, "ece": ece, "reliability": table,
+               "default_technique_counts": shown_counts,
                "by_threshold": by_threshold, "default_min_confidence": default["threshold"],
                "default_meets_targets": bool(meeting), "features": list(FEATURES)}
     return calibrator, figures
-
-
-def calibrate_model(model_dir: Path, ptc_dir: Path) -> dict:
-    """Fit the calibration of the model in ``model_dir`` on its development articles and write it into
-    the model's configuration (``calibration``) and figures (``calibration``)."""
-    from propscan.detect.detector import CONFIG_FILE, TrainedDetector
-    from propscan.readers import ptc
-    from propscan.training.card import update_calibration_section
-    from propscan.training.propaganda import as_input
-
-    figures_path = model_dir / "propaganda-figures.json"
-    recorded = json.loads(figures_path.read_text())
-    dev_ids = set(recorded["dev_articles"])
-    every = {a.id: a.text for a in ptc.read_articles(ptc_dir / "train-articles")}
-    texts = {i: t for i, t in every.items() if i in dev_ids}
-    gold = [(x.article_id, x.technique, x.start, x.end)
-            for x in ptc.read_labels(ptc_dir / "train-labels-task2-technique-classification", articles=every,
-                                     require_technique=True)
-            if x.article_id in dev_ids]
-    detector = TrainedDetector.load(model_dir)
-    detector.calibrator = None
-    calibrator, figures = fit_calibration(detector, [(i, as_input(t)) for i, t in sorted(texts.items())], gold)
-    config_path = model_dir / CONFIG_FILE
-    config = json.loads(config_path.read_text())
-    config["calibration"] = calibrator.to_config()
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
-    recorded["calibration"] = figures
-    figures_path.write_text(json.dumps(recorded, indent=2) + "\n")
-    update_calibration_section(model_dir / "MODEL_CARD.md", figures)
-    return figures

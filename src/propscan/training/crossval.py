@@ -35,7 +35,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from propscan.detect.decode import DecodeSettings
 from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
@@ -45,11 +44,8 @@ from propscan.training.propaganda import (
     LabeledArticle,
     TrainSettings,
     attach_labels,
-    fit,
-    fit_verifier,
     load_corpus,
-    new_network,
-    pseudo_label,
+    train_network,
     trainable_state,
 )
 
@@ -140,29 +136,6 @@ def claimed(out_dir: Path, stage: str, wait: bool):
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def train_network(train: list[LabeledArticle], settings: TrainSettings, tokenizer, silver_dir: Path | None):
-    """A network trained on ``train`` by ``train_propaganda``'s recipe, without its tuning."""
-    from propscan.detect.detector import TrainedDetector
-
-    random.seed(settings.seed)
-    np.random.seed(settings.seed)
-    torch.manual_seed(settings.seed)
-    net = new_network(settings)
-    fit(net, train, settings)
-    silver = []
-    if settings.self_training and silver_dir is not None and silver_dir.is_dir():
-        # The teacher's regions (the span head's silver spans) come from the default decoding: tuning it
-        # would need articles outside the fold's training part, which the evaluation keeps for scoring.
-        silver = pseudo_label(TrainedDetector(net, tokenizer, DecodeSettings()), silver_dir, settings.limit_silver)
-        log.info("self-training: the teacher labeled %d unlabeled articles", len(silver))
-        torch.manual_seed(settings.seed)
-        net = new_network(settings)
-        fit(net, train, settings, silver)
-    if settings.verifier:
-        fit_verifier(net, train, settings)
-    return net, len(silver)
 
 
 def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: set[str], settings: TrainSettings,
@@ -332,7 +305,7 @@ def complete_final(out_dir: Path, figures: dict) -> None:
         config["calibration"] = figures["calibration_config"]
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     record = {**figures, "training_seconds": done["seconds"], "train_articles": done["train_articles"],
-              "silver_articles": done["silver_articles"]}
+              "silver_articles": done["silver_articles"], "train_settings": config["train_settings"]}
     (directory / FIGURES_FILE_SHIPPED).write_text(json.dumps(record, indent=2, default=float) + "\n")
     write_card(record, config, directory)
 

@@ -1,13 +1,10 @@
 """Training of the propaganda network on the Propaganda Techniques Corpus (CPU, fixed seeds).
 
-``train_propaganda`` is the one way the shipped model files are made: it splits the labeled
-articles by article into train and development parts (fixed seed), fine-tunes the encoder and heads
-on the train part, tunes the decoding thresholds and calibrates the sentence scores on the
-development part, and writes the weights, their configuration and the development figures.
-
-With self-training (the default when unlabeled news sits beside the corpus), that first model is a
-teacher: it labels the unlabeled articles with its output probabilities, and a fresh student is
-trained on the gold articles plus those silver ones. The student is what ships.
+``train_network`` is the one recipe: the encoder and heads fine-tuned on the gold articles (with
+self-training, a first network labels unlabeled news with soft targets and a fresh one learns from
+both), then the verifier. The cross-validated run (``training.crossval``) trains it once per fold and
+once on every article; ``train_propaganda`` trains that last network alone and gives it the decoding,
+calibration and figures the cross-validated run chose and measured out-of-fold.
 """
 
 from __future__ import annotations
@@ -110,13 +107,6 @@ def load_corpus(data_dir: Path) -> list[LabeledArticle]:
     corpus = [LabeledArticle(article_id, as_input(text), si.get(article_id, []), tc.get(article_id, []))
               for article_id, text in sorted(articles.items())]
     return corpus
-
-
-def split(corpus: list[LabeledArticle], share: float, seed: int) -> tuple[list, list]:
-    ids = sorted(a.id for a in corpus)
-    random.Random(seed).shuffle(ids)
-    dev_ids = set(ids[: round(len(ids) * share)])
-    return [a for a in corpus if a.id not in dev_ids], [a for a in corpus if a.id in dev_ids]
 
 
 def attach_labels(tokenizer, article: LabeledArticle) -> None:
@@ -353,72 +343,86 @@ def new_network(settings: TrainSettings) -> PropagandaNet:
     return net
 
 
-def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | None = None,
-                     silver_dir: Path | None = None, teacher_dir: Path | None = None) -> dict:
-    """Train, tune on the development split, write the model files into ``out_dir``; return the figures.
+def train_network(train: list[LabeledArticle], settings: TrainSettings, tokenizer,
+                  silver_dir: Path | None) -> tuple[PropagandaNet, int]:
+    """A network trained on ``train`` (fixed seeds), and how many silver articles it learned from.
 
-    With ``settings.self_training`` and a ``silver_dir`` of unlabeled articles, a first model (or the
-    one in ``teacher_dir``) labels them and the model written is a student trained on both.
-    """
+    With ``settings.self_training`` and a ``silver_dir`` of unlabeled news, a first network (the
+    teacher) labels that news with the default decoding settings, and a fresh one (the student) is
+    trained on the gold and silver articles; the verifier is trained last."""
     from propscan.detect.detector import TrainedDetector
-    from propscan.training.tuning import tune_and_evaluate
 
-    settings = settings or TrainSettings()
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     torch.manual_seed(settings.seed)
-    started = time.time()
-    corpus = load_corpus(data_dir)
-    if settings.limit_articles:
-        corpus = corpus[: settings.limit_articles]
-    train, dev = split(corpus, settings.dev_share, settings.seed)
-    tokenizer = load_tokenizer()
-    for article in corpus:
-        attach_labels(tokenizer, article)
-    self_training = settings.self_training and silver_dir is not None and silver_dir.is_dir()
-    teacher_figures = None
-    if self_training and teacher_dir is not None:
-        teacher = TrainedDetector.load(teacher_dir, quantize=False)
-    else:
-        net = new_network(settings)
-        log.info("training on %d articles, developing on %d", len(train), len(dev))
-        fit(net, train, settings)
-        if self_training:
-            decode, teacher_figures = tune_and_evaluate(net, dev)
-            teacher = TrainedDetector(net, tokenizer, decode)
-            teacher_seconds = round(time.time() - started, 1)
-    if self_training:
-        silver = pseudo_label(teacher, silver_dir, settings.limit_silver)
+    net = new_network(settings)
+    fit(net, train, settings)
+    silver = []
+    if settings.self_training and silver_dir is not None and silver_dir.is_dir():
+        # The teacher's regions (the span head's silver spans) come from the default decoding: tuning it
+        # would need articles outside the training part, which the cross-validation keeps for scoring.
+        silver = pseudo_label(TrainedDetector(net, tokenizer, DecodeSettings()), silver_dir, settings.limit_silver)
         log.info("self-training: the teacher labeled %d unlabeled articles", len(silver))
         torch.manual_seed(settings.seed)
         net = new_network(settings)
         fit(net, train, settings, silver)
-    verifier_started = time.time()
     if settings.verifier:
         fit_verifier(net, train, settings)
-    verifier_seconds = round(time.time() - verifier_started, 1)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    return net, len(silver)
+
+
+RECIPE_EXEMPT = ("limit_articles", "limit_silver")  # training settings that do not change the recipe
+
+
+def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | None = None,
+                     silver_dir: Path | None = None, tuned: Path | None = None) -> dict:
+    """Train the network on every labeled article under ``data_dir`` and write a model folder into
+    ``out_dir``; return its figures.
+
+    The decoding settings, the span calibration and the figures come from the cross-validated run of
+    the same recipe, as recorded in ``tuned`` (the ``propaganda-figures.json`` that ``propscan train
+    --cv`` writes beside its final network, and that ships), since no article is left to tune them on.
+    Without ``tuned`` the model decodes with the default settings, uncalibrated, and has no figures.
+    """
     from safetensors.torch import save_file
 
+    from propscan.errors import PropscanError
+    from propscan.training.card import write_card
+
+    settings = settings or TrainSettings()
+    recorded = json.loads(tuned.read_text()) if tuned is not None else None
+    if recorded is not None:
+        if "decode" not in recorded or "summary" not in recorded:
+            raise PropscanError("holds no cross-validated choices (run propscan train --cv first)", source=str(tuned))
+        wanted = {k: v for k, v in asdict(settings).items() if k not in RECIPE_EXEMPT}
+        found = {k: v for k, v in recorded.get("train_settings", {}).items() if k not in RECIPE_EXEMPT}
+        if wanted != found:
+            changed = sorted(k for k in wanted if found.get(k) != wanted[k])
+            raise PropscanError(f"was cross-validated with other training settings ({', '.join(changed)}); "
+                                "train with those, or run propscan train --cv with these", source=str(tuned))
+    started = time.time()
+    corpus = load_corpus(data_dir)
+    if settings.limit_articles:
+        corpus = corpus[: settings.limit_articles]
+    tokenizer = load_tokenizer()
+    for article in corpus:
+        attach_labels(tokenizer, article)
+    log.info("training on all %d labeled articles", len(corpus))
+    net, silver = train_network(corpus, settings, tokenizer, silver_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     save_file(trainable_state(net), str(out_dir / WEIGHTS_FILE))
-    decode, figures = tune_and_evaluate(net, dev)
-    figures["training_seconds"] = round(time.time() - started, 1)
-    if settings.verifier:
-        figures["verifier_seconds"] = verifier_seconds
-    if self_training:
-        figures["silver_articles"] = len(silver)
-        if teacher_figures:
-            figures["teacher"] = {k: teacher_figures[k] for k in ("si", "tc", "flc", "sentence_f1", "article_mae")}
-            figures["teacher_seconds"] = teacher_seconds
-            figures["student_seconds"] = round(verifier_started - started - teacher_seconds, 1)
-    figures["train_articles"] = sorted(a.id for a in train)
-    figures["dev_articles"] = sorted(a.id for a in dev)
     config = {"name": "propscan-minilm", "layers": settings.layers, "token_techniques": True,
               "verifier": len(net.verifiers) if net.verifiers is not None else 0,
-              "decode": decode.model_dump(),
+              "decode": (recorded or {}).get("decode", DecodeSettings().model_dump()),
               "train_settings": asdict(settings), "techniques": list(TECHNIQUE_IDS)}
+    if recorded is not None and recorded.get("calibration_config"):
+        config["calibration"] = recorded["calibration_config"]
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    (out_dir / "propaganda-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    figures = {**(recorded or {}), "training_seconds": round(time.time() - started, 1),
+               "train_articles": len(corpus), "silver_articles": silver, "train_settings": asdict(settings)}
+    (out_dir / "propaganda-figures.json").write_text(json.dumps(figures, indent=2, default=float) + "\n")
+    if recorded is not None:
+        write_card(figures, config, out_dir)
     return figures
 
 

@@ -1,9 +1,9 @@
-"""Tuning and evaluation on the development split.
+"""Tuning and evaluation of the decoding on articles the network never trained on.
 
-The decoding settings (span threshold, gap bridging, minimum length, when to emit a second
-technique) and the sentence-score calibration are chosen on the development articles. To keep the
-reported figures honest, they are also measured by 2-fold cross-fitting: settings tuned on one half
-of the development articles are scored on the other half, and the two halves' predictions pooled.
+The decoding settings (span threshold, gap bridging, minimum length, technique spans, the verifier's
+vote) and the sentence-score calibration are chosen on out-of-fold network outputs: the
+cross-validated run (``training.crossval``) tunes each fold's settings on the other folds and scores
+them on the fold, and tunes the shipped network's settings on every article's out-of-fold outputs.
 
 Every setting tried is decoded by ``propscan.detect.decode.decode``, the function the detector runs, so
 the settings chosen here decode in ``propscan analyze`` exactly as they were measured
@@ -13,7 +13,6 @@ the settings chosen here decode in ``propscan analyze`` exactly as they were mea
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections import Counter
 
@@ -29,7 +28,6 @@ from propscan.detect.decode import (
     sentence_probs,
     si_regions,
 )
-from propscan.detect.detector import quantize_int8
 from propscan.detect.network import repeat_count
 from propscan.metrics import flc_score, si_score, tc_score
 from propscan.taxonomy import TECHNIQUE_IDS
@@ -191,30 +189,3 @@ def evaluate(outputs: DevOutputs, indices, settings: DecodeSettings, sentence_th
         "sentence_f1": _f1(np.concatenate(sentence_pred), np.concatenate(sentence_gold)),
         "article_mae": float(np.mean(errors)) if errors else 0.0,
     }
-
-
-def tune_and_evaluate(net, dev) -> tuple[DecodeSettings, dict]:
-    """Settings tuned on all development articles, and figures from 2-fold cross-fitting."""
-    quantized = quantize_int8(copy.deepcopy(net).eval())
-    outputs = DevOutputs(quantized, dev)
-    everything = list(range(len(dev)))
-    settings, sentence_threshold = tune(outputs, everything)
-    halves = [everything[0::2], everything[1::2]]
-    crossfit = {}
-    if all(halves):
-        pooled = []
-        for held, other in ((halves[0], halves[1]), (halves[1], halves[0])):
-            s, t = tune(outputs, other)
-            pooled.append(evaluate(outputs, held, s, t))
-        crossfit = {
-            "si_f1": float(np.mean([p["si"]["f1"] for p in pooled])),
-            "tc_f1": float(np.mean([p["tc"]["f1"] for p in pooled])),
-            "flc_f1": float(np.mean([p["flc"]["f1"] for p in pooled])),
-            "sentence_f1": float(np.mean([p["sentence_f1"] for p in pooled])),
-            "article_mae": float(np.mean([p["article_mae"] for p in pooled])),
-        }
-    figures = evaluate(outputs, everything, settings, sentence_threshold)
-    figures["crossfit"] = crossfit
-    figures["sentence_threshold"] = sentence_threshold
-    settings = settings.model_copy(update={"sentence_threshold": sentence_threshold})
-    return settings, figures
