@@ -256,6 +256,10 @@ def test_the_benchmark_prints_the_cross_validated_figures_against_the_targets(cv
     si = figures["summary"]["si_f1"]
     assert f"{si['mean']:.3f} ± {si['sd']:.3f}" in printed and "target >= 0.47" in printed
     assert "Spearman" in printed and "target <= 0.08" in printed
+    assert "spans predicted / gold" in printed
+    # A model folder the run completed carries the same figures.
+    assert benchmark.print_cv_figures(run / FINAL)
+    assert f"{si['mean']:.3f} ± {si['sd']:.3f}" in capsys.readouterr().out
     # With a calibration fitted: its ECE and the precision at its default threshold.
     fitted = {**figures, "calibration": {"folds": 5, "ece": 0.042, "default_min_confidence": 0.4, "by_threshold": [
         {"threshold": 0.4, "si_precision": 0.61, "flc_precision": 0.47}]}}
