@@ -35,6 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from propscan.detect.decode import DecodeSettings
 from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
@@ -163,7 +164,7 @@ def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: 
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     write_atomically(directory / DONE_FILE, {
         "fold": k, "train_articles": len(train), "held_out": sorted(held), "silver_articles": silver,
-        "seconds": round(time.time() - started, 1)})
+        "seconds": round(time.time() - started, 1), "threads": torch.get_num_threads()})
 
 
 def spearman(x: list[float], y: list[float]) -> float | None:
@@ -305,7 +306,8 @@ def complete_final(out_dir: Path, figures: dict) -> None:
         config["calibration"] = figures["calibration_config"]
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     record = {**figures, "training_seconds": done["seconds"], "train_articles": done["train_articles"],
-              "silver_articles": done["silver_articles"], "train_settings": config["train_settings"]}
+              "silver_articles": done["silver_articles"], "train_settings": config["train_settings"],
+              "training_threads": done.get("threads")}
     (directory / FIGURES_FILE_SHIPPED).write_text(json.dumps(record, indent=2, default=float) + "\n")
     write_card(record, config, directory)
 

@@ -419,7 +419,8 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
         config["calibration"] = recorded["calibration_config"]
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     figures = {**(recorded or {}), "training_seconds": round(time.time() - started, 1),
-               "train_articles": len(corpus), "silver_articles": silver, "train_settings": asdict(settings)}
+               "train_articles": len(corpus), "silver_articles": silver, "train_settings": asdict(settings),
+               "training_threads": torch.get_num_threads()}
     (out_dir / "propaganda-figures.json").write_text(json.dumps(figures, indent=2, default=float) + "\n")
     if recorded is not None:
         write_card(figures, config, out_dir)
