@@ -1,24 +1,27 @@
-"""The cross-validated evaluation of the propaganda model: every figure out-of-fold, resumable.
+"""The cross-validated evaluation of the propaganda model: every figure out-of-fold, resumable, shareable.
 
 All labeled articles are split by article into K folds (seeded shuffle, near-equal sizes), written to
-``OUT/folds.json`` before anything else. Then two kinds of stage, each finished by a marker file
-written last (through a temporary file and a rename, so a run killed mid-stage leaves none):
+``OUT/folds.json`` before anything else. Then stages, each finished by a file written last (through
+a temporary file and a rename, so a run killed mid-stage leaves none):
 
-- **train fold k** (``OUT/fold-k/``): a network trained on the other K-1 folds with the recipe of
-  ``propaganda.train_propaganda`` (a teacher, self-training on the unlabeled news when it is there, the
-  verifier), but nothing tuned inside: the teacher labels the news with the default decoding settings.
-  A fold with its ``done.json`` is never trained again; one without is trained from scratch.
-- **evaluate** (``OUT/evaluate.done.json``): each fold's network, loaded in int8 as the detector loads
-  it, reads the articles of its own fold, which it never saw; these outputs are pooled. For each fold
-  k, the decoding is tuned (``tuning.tune``) on the pooled outputs of the other folds and scored on
-  fold k (``tuning.evaluate``), so no tuning decision uses the articles it is scored on. The figures,
-  per fold and as mean and standard deviation across folds, go to ``OUT/cv-figures.json``, with the
-  span calibration fitted and scored out-of-fold on the candidates each fold's own tuned detector finds.
-  Each fold's scoring is kept as it finishes (``OUT/evaluate/fold-k.json``) and not redone.
+- **train fold k** (``OUT/fold-k/``): a network trained on the other K-1 folds by
+  ``propaganda.train_network`` (the recipe that ships), nothing tuned inside. A fold with its
+  ``done.json`` is never trained again; one without is trained from scratch.
+- **train final** (``OUT/final/``): the same recipe on every labeled article: the network that ships.
+- **evaluate** (``OUT/evaluate/``): each fold's network, loaded in int8 as the detector loads it,
+  reads the articles of its own fold, which it never saw; these outputs are pooled. For each fold k,
+  the decoding is tuned (``tuning.tune``) on the pooled outputs of the other folds and scored on fold
+  k (``tuning.evaluate``), so no tuning decision uses the articles it is scored on; the decoding the
+  final network ships with is tuned on all of them. The span calibration is fitted (and scored
+  out-of-fold) on the candidates each fold's own tuned network finds. The figures, per fold and as
+  mean and standard deviation across folds, go to ``OUT/cv-figures.json``; ``OUT/final`` then gets
+  the decoding, the calibration, the figures and its model card, a model folder ready to ship.
 
-Retraining a fold removes every evaluation, since each read that fold's network, so the figures never
-mix networks of two runs. A run folder holds one K, seed, data set and recipe: another is refused
-rather than mixed in.
+Runs of the same command on the same folder, started side by side (one torch thread each), share the
+work: a stage is held by one run through a lock (``claimed``) and the others go on to the next, then
+wait for it. Retraining a fold removes every evaluation, since each read that fold's network, so the
+figures never mix networks of two runs. A run folder holds one K, seed, data set and recipe: another
+is refused rather than mixed in.
 """
 
 from __future__ import annotations
