@@ -71,11 +71,18 @@ class DecodeSettings(BaseModel):
     # Who votes: "span", the span head (which technique the run would be, were it a span), or
     # "verifier", the verifier (whether the run is a span of that technique at all).
     flc_vote: Literal["span", "verifier"] = "span"
+    # Technique spans from the technique token head leave out what it scores low: the rare techniques
+    # above all. With this set, each SI region gets a span of the voter's most probable technique for
+    # it when that probability reaches this value and no technique span of that technique overlaps the
+    # region (None: regions add nothing). Needs flc_source "tokens".
+    flc_region_vote: float | None = Field(None, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _vote_needs_hysteresis(self) -> DecodeSettings:
         if self.flc_span_weight > 0 and self.flc_extent is None:
             raise ValueError("flc_span_weight > 0 needs flc_extent (the vote weighs runs found with hysteresis)")
+        if self.flc_region_vote is not None and (self.flc_source != "tokens" or self.flc_extent is None):
+            raise ValueError("flc_region_vote needs flc_source 'tokens' with flc_extent (regions add to its runs)")
         return self
 
     @classmethod
@@ -180,15 +187,21 @@ def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Regi
         runs = outputs.memoized(("runs", *key),
                                 lambda: technique_runs(prep, outputs.technique_token_probs, s, 0.0))
         if s.flc_span_weight <= 0:
-            return [TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(r.confidence, 4))
-                    for k, r in runs if r.confidence >= s.flc_threshold]
-        # The vote is cast on every run once, and the runs that can still reach flc_threshold with it
-        # (their mean score from vote_floor on) are weighed.
-        probs = outputs.memoized(("vote", s.flc_vote, *key),
-                                 lambda: outputs.span_probs([(r.start, r.end) for _, r in runs], s.flc_vote))
-        floor = vote_floor(s)
-        kept = [j for j, (_, r) in enumerate(runs) if r.confidence >= floor]
-        return vote([runs[j] for j in kept], probs[kept], s)
+            spans = [TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(r.confidence, 4))
+                     for k, r in runs if r.confidence >= s.flc_threshold]
+        else:
+            # The vote is cast on every run once, and the runs that can still reach flc_threshold with
+            # it (their mean score from vote_floor on) are weighed.
+            probs = outputs.memoized(("vote", s.flc_vote, *key),
+                                     lambda: outputs.span_probs([(r.start, r.end) for _, r in runs], s.flc_vote))
+            floor = vote_floor(s)
+            kept = [j for j, (_, r) in enumerate(runs) if r.confidence >= floor]
+            spans = vote([runs[j] for j in kept], probs[kept], s)
+        if s.flc_region_vote is None:
+            return spans
+        votes = outputs.memoized(("region_vote", s.flc_vote, *_region_key(s)),
+                                 lambda: outputs.span_probs([(r.start, r.end) for r in regions], s.flc_vote))
+        return spans + region_spans(regions, votes, spans, s)
     probs = outputs.memoized(("region_probs", *_region_key(s)),
                              lambda: outputs.span_probs([(r.start, r.end) for r in regions], "span"))
     return spans_from_regions(prep, regions, probs, s)
@@ -307,6 +320,24 @@ def vote(runs: Sequence[tuple[int, Region]], probs: np.ndarray,
         if score >= settings.flc_threshold:
             spans.append(TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(score, 4)))
     return spans
+
+
+def region_spans(regions: Sequence[Region], probs: np.ndarray, spans: Sequence[TechniqueSpan],
+                 settings: DecodeSettings) -> list[TechniqueSpan]:
+    """A span for each SI region whose most probable technique (by the vote) reaches flc_region_vote
+    and has no technique span overlapping the region yet; scored as ``vote`` scores a run."""
+    w = settings.flc_span_weight
+    added = []
+    for region, p in zip(regions, probs, strict=True):
+        k = int(np.argmax(p))
+        if float(p[k]) < settings.flc_region_vote:
+            continue
+        technique = TECHNIQUE_IDS[k]
+        if any(x.technique == technique and x.start < region.end and region.start < x.end for x in spans):
+            continue
+        score = region.confidence ** (1 - w) * float(p[k]) ** w
+        added.append(TechniqueSpan(region.start, region.end, technique, round(score, 4)))
+    return added
 
 
 def decode_technique_tokens(prep: Prepared, technique_probs: np.ndarray,

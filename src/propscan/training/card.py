@@ -87,6 +87,9 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            + (f", extended over tokens scoring at least {d['flc_extent']}" if d.get("flc_extent") else "")
            + (f", the {d.get('flc_vote', 'span')} voting with weight {d['flc_span_weight']}"
               if d.get("flc_span_weight") else "") if d.get("flc_source") == "tokens" else "")
+        + (f"; each SI region adds a span of the {d.get('flc_vote', 'span')}'s most probable technique for it "
+           f"when that probability reaches {d['flc_region_vote']} and no span of that technique overlaps it"
+           if d.get("flc_region_vote") is not None else "")
         + f"; sentence scores calibrated by Platt scaling (a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); "
         f"a sentence counts as using a technique at score >= {d['sentence_threshold']:.3f}. The article score "
         "is the mean sentence score. A Repetition span must have its words occur again in the article.",

@@ -41,6 +41,7 @@ FLC_GAPS = (0, 1, 2)
 FLC_EXTENTS = (None, 0.15, 0.2, 0.25, 0.3)  # None: no hysteresis
 FLC_SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3)  # the span head's vote, with hysteresis only
 FLC_VERIFIER_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # the verifier's vote, with hysteresis only
+FLC_REGION_VOTES = (None, 0.3, 0.4, 0.5, 0.6, 0.7)  # None: SI regions add no technique spans
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
@@ -158,6 +159,11 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
                                                                    votes)
                        if (x is None and w == 0) or (x is not None and x < t)]
     best = max(candidates, key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
+    if best.flc_source == "tokens" and best.flc_extent is not None:
+        # Then whether SI regions add spans of the techniques the token head leaves out (the first
+        # candidate, None, keeps the choice above on a tie).
+        best = max((best.model_copy(update={"flc_region_vote": v}) for v in FLC_REGION_VOTES),
+                   key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
     return best, float(threshold)
 
 
