@@ -47,12 +47,14 @@ def _settings_to_compare(shipped: TrainedDetector) -> dict[str, DecodeSettings]:
         "regions": s.model_copy(update={"flc_source": "regions", "second_technique": 0.2}),
         "regions add to the runs": s.model_copy(update={"flc_region_vote": 0.2}),
         "regions add to unvoted runs": s.model_copy(update={"flc_region_vote": 0.3, "flc_span_weight": 0.0}),
+        "recurring words add repetition": s.model_copy(update={"flc_region_vote": 0.3, "flc_repetition_count": 2}),
     }
 
 
 @needs_weights
 @pytest.mark.parametrize("case", ["shipped", "span head votes", "hysteresis, no vote", "technique tokens alone",
-                                  "regions", "regions add to the runs", "regions add to unvoted runs"])
+                                  "regions", "regions add to the runs", "regions add to unvoted runs",
+                                  "recurring words add repetition"])
 def test_tuning_predicts_what_the_detector_outputs(shipped, dev, case):
     from propscan.training.tuning import flc_labels
 
@@ -95,6 +97,7 @@ def test_the_calibrated_detector_keeps_the_spans_tuning_predicts(shipped, dev):
     ({"max_gap": -1}, "max_gap"),
     ({"flc_span_weight": 0.3, "flc_extent": None}, "needs flc_extent"),
     ({"flc_region_vote": 0.5, "flc_source": "regions"}, "flc_region_vote needs"),
+    ({"flc_repetition_count": 3, "flc_extent": None, "flc_source": "tokens"}, "flc_repetition_count needs"),
 ])
 def test_decode_settings_that_do_not_exist_or_do_not_fit_are_refused(setting, message):
     config = {**DecodeSettings().model_dump(), **setting}

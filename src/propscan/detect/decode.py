@@ -76,6 +76,10 @@ class DecodeSettings(BaseModel):
     # it when that probability reaches this value and no technique span of that technique overlaps the
     # region (None: regions add nothing). Needs flc_source "tokens".
     flc_region_vote: float | None = Field(None, ge=0.0, le=1.0)
+    # Repetition, which the technique token head rarely tags: a technique span or SI region whose words
+    # occur at least this often in the article also gets a Repetition span, unless one overlaps it
+    # (1000: off). Needs flc_source "tokens".
+    flc_repetition_count: int = Field(1000, ge=2)
 
     @model_validator(mode="after")
     def _vote_needs_hysteresis(self) -> DecodeSettings:
@@ -83,6 +87,8 @@ class DecodeSettings(BaseModel):
             raise ValueError("flc_span_weight > 0 needs flc_extent (the vote weighs runs found with hysteresis)")
         if self.flc_region_vote is not None and (self.flc_source != "tokens" or self.flc_extent is None):
             raise ValueError("flc_region_vote needs flc_source 'tokens' with flc_extent (regions add to its runs)")
+        if self.flc_repetition_count < 1000 and (self.flc_source != "tokens" or self.flc_extent is None):
+            raise ValueError("flc_repetition_count needs flc_source 'tokens' with flc_extent")
         return self
 
     @classmethod
@@ -197,11 +203,13 @@ def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Regi
             floor = vote_floor(s)
             kept = [j for j, (_, r) in enumerate(runs) if r.confidence >= floor]
             spans = vote([runs[j] for j in kept], probs[kept], s)
-        if s.flc_region_vote is None:
-            return spans
-        votes = outputs.memoized(("region_vote", s.flc_vote, *_region_key(s)),
-                                 lambda: outputs.span_probs([(r.start, r.end) for r in regions], s.flc_vote))
-        return spans + region_spans(regions, votes, spans, s)
+        if s.flc_region_vote is not None:
+            votes = outputs.memoized(("region_vote", s.flc_vote, *_region_key(s)),
+                                     lambda: outputs.span_probs([(r.start, r.end) for r in regions], s.flc_vote))
+            spans = spans + region_spans(regions, votes, spans, s)
+        if s.flc_repetition_count < 1000:
+            spans = spans + repeated_spans(prep, outputs.memo, regions, spans, s.flc_repetition_count)
+        return spans
     probs = outputs.memoized(("region_probs", *_region_key(s)),
                              lambda: outputs.span_probs([(r.start, r.end) for r in regions], "span"))
     return spans_from_regions(prep, regions, probs, s)
@@ -337,6 +345,25 @@ def region_spans(regions: Sequence[Region], probs: np.ndarray, spans: Sequence[T
             continue
         score = region.confidence ** (1 - w) * float(p[k]) ** w
         added.append(TechniqueSpan(region.start, region.end, technique, round(score, 4)))
+    return added
+
+
+def repeated_spans(prep: Prepared, memo: dict, regions: Sequence[Region], spans: Sequence[TechniqueSpan],
+                   count: int) -> list[TechniqueSpan]:
+    """Repetition spans over the technique spans and SI regions whose words occur at least ``count``
+    times in the article, where no Repetition span overlaps yet; each keeps its source's score."""
+    taken = [(x.start, x.end) for x in spans if x.technique == "Repetition"]
+    scores = {(r.start, r.end): round(r.confidence, 4) for r in regions}
+    scores.update({(x.start, x.end): x.confidence for x in spans})  # a span's own score over its region's
+    candidates = sorted(scores.items())
+    added = []
+    for (start, end), score in candidates:
+        key = ("repeats", start, end)
+        if key not in memo:
+            memo[key] = repeat_count(prep.doc.text[start:end], prep.normalized)
+        if memo[key] >= count and not any(a < end and start < b for a, b in taken):
+            added.append(TechniqueSpan(start, end, "Repetition", score))
+            taken.append((start, end))
     return added
 
 

@@ -90,6 +90,8 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         + (f"; each SI region adds a span of the {d.get('flc_vote', 'span')}'s most probable technique for it "
            f"when that probability reaches {d['flc_region_vote']} and no span of that technique overlaps it"
            if d.get("flc_region_vote") is not None else "")
+        + (f"; a technique span or SI region whose words occur {d['flc_repetition_count']} or more times in the "
+           "article also gets a Repetition span" if d.get("flc_repetition_count", 1000) < 1000 else "")
         + f"; sentence scores calibrated by Platt scaling (a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); "
         f"a sentence counts as using a technique at score >= {d['sentence_threshold']:.3f}. The article score "
         "is the mean sentence score. A Repetition span must have its words occur again in the article.",

@@ -42,6 +42,7 @@ FLC_EXTENTS = (None, 0.15, 0.2, 0.25, 0.3)  # None: no hysteresis
 FLC_SPAN_WEIGHTS = (0.0, 0.1, 0.2, 0.3)  # the span head's vote, with hysteresis only
 FLC_VERIFIER_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # the verifier's vote, with hysteresis only
 FLC_REGION_VOTES = (None, 0.3, 0.4, 0.5, 0.6, 0.7)  # None: SI regions add no technique spans
+FLC_REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no Repetition spans from recurring words
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
@@ -163,6 +164,8 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
         # Then whether SI regions add spans of the techniques the token head leaves out (the first
         # candidate, None, keeps the choice above on a tie).
         best = max((best.model_copy(update={"flc_region_vote": v}) for v in FLC_REGION_VOTES),
+                   key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
+        best = max((best.model_copy(update={"flc_repetition_count": c}) for c in FLC_REPETITION_COUNTS),
                    key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
     return best, float(threshold)
 
