@@ -283,3 +283,29 @@ def test_the_refusal_says_what_differs_from_the_run_in_the_folder(tmp_path):
                          (run_record([["a"], ["b"]], SETTINGS, False), "other training settings (self-training)")):
         with pytest.raises(PropscanError, match=re.escape(what)):
             check_or_write_folds(tmp_path, record)
+
+
+def test_two_runs_side_by_side_share_the_evaluation_and_agree_on_its_figures(cv_run, tmp_path):
+    import threading
+
+    tmp, original, figures, _ = cv_run
+    run = tmp_path / "run"
+    shutil.copytree(original, run)
+    shutil.rmtree(run / EVALUATIONS_DIR)
+    (run / EVALUATED_FILE).unlink()
+    (run / FIGURES_FILE).unlink()
+    results: list = []
+    runs = [threading.Thread(target=lambda: results.append(logged_run(
+        tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news"))) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(timeout=600)
+    assert len(results) == 2
+    (first, messages), (second, _) = results
+    assert first["summary"] == second["summary"] == json.loads(json.dumps(figures["summary"]))
+    # Each job was done by one of them (both runs' handlers hear the one logger).
+    for k in range(K):
+        assert sum(m.startswith(f"evaluate fold {k}: 2 articles") for m in messages) == 1
+    assert json.loads((run / FIGURES_FILE).read_text())["summary"] == first["summary"]
+    assert not list(run.rglob("*.tmp"))

@@ -83,7 +83,7 @@ def make_folds(article_ids: list[str], k: int, seed: int) -> list[list[str]]:
 
 def write_atomically(path: Path, data: dict) -> None:
     """``data`` as JSON at ``path``, which either appears whole or not at all."""
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # runs side by side write their own
     temporary.write_text(json.dumps(data, indent=2, default=float) + "\n")
     os.replace(temporary, path)
 
@@ -367,10 +367,12 @@ def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSet
         else:
             log.info("evaluate: tuning and scoring %d folds out-of-fold", k)
             figures = evaluate_folds(out_dir, corpus, folds, tokenizer)
-            write_atomically(out_dir / FIGURES_FILE, figures)
-            write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
+            with claimed(out_dir, "evaluate", wait=True):  # runs side by side finish together
+                write_atomically(out_dir / FIGURES_FILE, figures)
+                write_atomically(out_dir / EVALUATED_FILE, {"seconds": figures["evaluate_seconds"]})
     train_stages([(FINAL, [])], wait=True)
     if figures is None:
         return None
-    complete_final(out_dir, figures)
+    with claimed(out_dir, "evaluate", wait=True):
+        complete_final(out_dir, figures)
     return figures
