@@ -309,3 +309,22 @@ def test_two_runs_side_by_side_share_the_evaluation_and_agree_on_its_figures(cv_
         assert sum(m.startswith(f"evaluate fold {k}: 2 articles") for m in messages) == 1
     assert json.loads((run / FIGURES_FILE).read_text())["summary"] == first["summary"]
     assert not list(run.rglob("*.tmp"))
+
+
+def test_the_shipped_model_is_the_final_network_of_a_five_fold_run_and_carries_its_choices_and_figures():
+    from dataclasses import asdict
+
+    from propscan.detect.detector import WEIGHTS_DIR
+    from propscan.training.propaganda import RECIPE_EXEMPT
+
+    figures = json.loads((WEIGHTS_DIR / "propaganda-figures.json").read_text())
+    config = json.loads((WEIGHTS_DIR / "propaganda.json").read_text())
+    assert figures["k"] == 5 and figures["articles"] == figures["train_articles"] == 296
+    assert len(figures["per_fold"]) == 5 and sum(f["articles"] for f in figures["per_fold"]) == 296
+    assert config["decode"] == figures["decode"] and config["calibration"] == figures["calibration_config"]
+    # `propscan train` with its defaults trains the recipe that was cross-validated, so it is accepted.
+    default = {k: v for k, v in asdict(TrainSettings(seed=13, self_training=False)).items() if k not in RECIPE_EXEMPT}
+    assert {k: figures["train_settings"][k] for k in default} == default
+    card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
+    si = figures["summary"]["si_f1"]
+    assert f"| SI F1 | {si['mean']:.3f} ± {si['sd']:.3f} |" in card
