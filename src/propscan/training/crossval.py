@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from propscan.detect.decode import DecodeSettings
-from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
+from propscan.detect.detector import CONFIG_FILE
 from propscan.errors import PropscanError
 from propscan.taxonomy import TECHNIQUE_IDS
 from propscan.training.propaganda import (
@@ -50,7 +50,7 @@ from propscan.training.propaganda import (
     attach_labels,
     load_corpus,
     train_network,
-    trainable_state,
+    write_network,
 )
 
 log = logging.getLogger("propscan.train")
@@ -144,7 +144,6 @@ def claimed(out_dir: Path, stage: str, wait: bool):
 
 def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: set[str], settings: TrainSettings,
                tokenizer, silver_dir: Path | None) -> None:
-    from safetensors.torch import save_file
 
     directory = fold_dir(out_dir, k)
     if directory.exists():  # a fold without its marker is redone from scratch
@@ -158,13 +157,7 @@ def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: 
     log.info("fold %s: training on %d articles", k, len(train))
     started = time.time()
     net, silver = train_network(train, settings, tokenizer, silver_dir)
-    save_file(trainable_state(net), str(directory / WEIGHTS_FILE))
-    name = "propscan-minilm" if k == FINAL else f"propscan-minilm-cv-fold-{k}"
-    config = {"name": name, "layers": settings.layers, "token_techniques": True,
-              "verifier": len(net.verifiers) if net.verifiers is not None else 0,
-              "decode": DecodeSettings().model_dump(), "train_settings": asdict(settings),
-              "techniques": list(TECHNIQUE_IDS)}
-    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    write_network(net, directory, settings, "propscan-minilm" if k == FINAL else f"propscan-minilm-cv-fold-{k}")
     write_atomically(directory / DONE_FILE, {
         "fold": k, "train_articles": len(train), "held_out": sorted(held), "silver_articles": silver,
         "seconds": round(time.time() - started, 1), "threads": torch.get_num_threads()})

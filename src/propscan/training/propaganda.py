@@ -371,6 +371,23 @@ def train_network(train: list[LabeledArticle], settings: TrainSettings, tokenize
     return net, len(silver)
 
 
+def write_network(net: PropagandaNet, out_dir: Path, settings: TrainSettings, name: str = "propscan-minilm",
+                  decode: dict | None = None, calibration: dict | None = None) -> dict:
+    """Write ``net``'s weights and its configuration (the default decoding unless ``decode`` is given,
+    and ``calibration`` when there is one) into ``out_dir``; return the configuration."""
+    from safetensors.torch import save_file
+
+    save_file(trainable_state(net), str(out_dir / WEIGHTS_FILE))
+    config = {"name": name, "layers": settings.layers, "token_techniques": True,
+              "verifier": len(net.verifiers) if net.verifiers is not None else 0,
+              "decode": decode or DecodeSettings().model_dump(), "train_settings": asdict(settings),
+              "techniques": list(TECHNIQUE_IDS)}
+    if calibration:
+        config["calibration"] = calibration
+    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    return config
+
+
 RECIPE_EXEMPT = ("limit_articles", "limit_silver")  # training settings that do not change the recipe
 
 
@@ -384,7 +401,6 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
     --cv`` writes beside its final network, and that ships), since no article is left to tune them on.
     Without ``tuned`` the model decodes with the default settings, uncalibrated, and has no figures.
     """
-    from safetensors.torch import save_file
 
     from propscan.errors import PropscanError
     from propscan.training.card import write_card
@@ -410,14 +426,8 @@ def train_propaganda(data_dir: Path, out_dir: Path, settings: TrainSettings | No
     log.info("training on all %d labeled articles", len(corpus))
     net, silver = train_network(corpus, settings, tokenizer, silver_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_file(trainable_state(net), str(out_dir / WEIGHTS_FILE))
-    config = {"name": "propscan-minilm", "layers": settings.layers, "token_techniques": True,
-              "verifier": len(net.verifiers) if net.verifiers is not None else 0,
-              "decode": (recorded or {}).get("decode", DecodeSettings().model_dump()),
-              "train_settings": asdict(settings), "techniques": list(TECHNIQUE_IDS)}
-    if recorded is not None and recorded.get("calibration_config"):
-        config["calibration"] = recorded["calibration_config"]
-    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    config = write_network(net, out_dir, settings, decode=(recorded or {}).get("decode"),
+                           calibration=(recorded or {}).get("calibration_config"))
     figures = {**(recorded or {}), "training_seconds": round(time.time() - started, 1),
                "train_articles": len(corpus), "silver_articles": silver, "train_settings": asdict(settings),
                "training_threads": torch.get_num_threads()}
