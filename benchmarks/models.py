@@ -131,8 +131,10 @@ def main() -> None:
     detector = TrainedDetector.load(args.model)
     load_language_profiles()
     load_seconds = time.time() - started
-    size = sum(p.stat().st_size for p in args.model.glob("propaganda*")) / 1e6
-    print(f"Model files: {size:.1f} MB   target <= 60 MB")
+    propaganda = sum(p.stat().st_size for p in args.model.glob("propaganda*")) / 1e6
+    stance = sum(p.stat().st_size for p in (args.model / "stance").glob("stance*")) / 1e6
+    print(f"Model files: {propaganda + stance:.1f} MB (propaganda {propaganda:.1f}, headline stance {stance:.1f})"
+          f"   target <= 60 MB")
 
     articles = ptc.read_articles(args.data / "dev-articles")
     list(analyze_many(articles[:2], detector=detector))

@@ -1,7 +1,8 @@
 """Benchmark of the shipped stance model on its FNC-1 development split (not a test).
 
 Prints the relative FNC-1 score, accuracy, per-class F1 and macro-F1 on the dev bodies (the split
-``train_stance`` held out, from the seed recorded in the model), then the speed of ``predict_pairs``
+``train_stance`` held out, from the seed recorded in the model), the choices made on the tuning bodies
+and the trees alone on dev for comparison, then the speed of ``predict_pairs``
 from cold (bodies prepared once) on the dev pairs and on the first 8,000 pairs of the data, then the
 headline check (verdict and evidence) of the shared sample and of the README's example.
 
@@ -50,6 +51,17 @@ def main() -> None:
     print("confusion (gold → predicted): " + "; ".join(
         f"{g}: " + " ".join(f"{p}={figures['confusion'][g][p]}" for p in STANCES) for g in STANCES))
     print(f"dev speed             {len(dev_rows) / seconds:.0f} pairs/s ({seconds:.1f} s)")
+    info = model.info
+    if model.reader is not None:
+        print(f"reader                {model.reader.layers} layers, {model.reader.max_tokens} tokens; blend "
+              f"{model.blend} and P(disagree) weight {model.decision_weights['disagree']} chosen on "
+              f"{info.get('tuning_split', 'the tuning bodies')}")
+        for row in info.get("tuning_grid", []):
+            print(f"  tuning bodies, blend {row['blend']:<4}  relative {row['relative_score']:.4f}  "
+                  f"macro-F1 {row['macro_f1']:.4f}  (disagree weight {row['disagree_weight']})")
+    if "trees_alone_dev_relative_score" in info:
+        print(f"trees alone, dev      relative {info['trees_alone_dev_relative_score']:.4f}  "
+              f"macro-F1 {info['trees_alone_dev_macro_f1']:.4f}")
 
     first = rows[:8000]
     _, seconds = timed_predictions(StanceModel.load(WEIGHTS_DIR), first, bodies)

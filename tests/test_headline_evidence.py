@@ -118,3 +118,24 @@ def test_the_sample_is_not_supported_and_cites_the_lima_group_sentence():
     _assert_well_formed(analysis)
     lima = [e for e in check.evidence if "Lima Group will discuss how Russia can help" in e.text]
     assert lima and lima[0].relation in ("contradicts", "discusses")
+
+
+def test_pairs_that_stage_one_rules_out_are_not_read_and_no_decision_changes(monkeypatch):
+    import propscan.stance.model as stance_model
+
+    model = load_stance_model()
+    headlines = ["Mayor of Eastmoor resigns after budget scandal", "Bakery wins bread prize",
+                 "Reckless council bureaucrats gamble our town's future on a crumbling bridge"]
+    body = EXAMPLE.read_text(encoding="utf-8").split("\n", 2)[2].strip()
+    bodies = {"mayor": "The mayor of Eastmoor resigned on Monday after the budget scandal. Officials denied it.",
+              "bridge": body}
+    pairs = [(h, b) for h in headlines for b in bodies]
+    read = []
+    original = model.reader.probabilities
+    monkeypatch.setattr(model.reader, "probabilities", lambda h, e: read.append(len(h)) or original(h, e))
+    shown = model.predict_pairs([h for h, _ in pairs], [b for _, b in pairs], bodies)
+    assert 0 < read[0] < len(pairs)  # the unrelated pairs are not read
+    monkeypatch.setattr(stance_model, "READ_FROM", 0.0)
+    every = model.predict_pairs([h for h, _ in pairs], [b for _, b in pairs], bodies)
+    assert read[1] == len(pairs)
+    assert [p.stance for p in shown] == [p.stance for p in every]

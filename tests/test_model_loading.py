@@ -52,7 +52,15 @@ def test_corrupt_trained_weights_are_one_line(stance_only):
 
 def test_torch_that_cannot_be_imported_is_one_line():
     result = run_cli("analyze", str(EXAMPLE), blocked=("torch",), PROPSCAN_MODEL="trained")
-    assert_one_line_error(result, "torch", "PROPSCAN_MODEL=lexicon")
+    assert_one_line_error(result, "torch", "pip install torch")
+
+
+def test_the_word_list_detector_still_needs_torch_for_the_headline_checker():
+    result = run_cli("analyze", str(EXAMPLE), blocked=("torch",), PROPSCAN_MODEL="lexicon")
+    assert_one_line_error(result, "headline checker", "torch", "pip install torch")
+    fnc1 = Path(__file__).parent / "fixtures" / "fnc1"
+    result = run_cli("stance", str(fnc1 / "stances.csv"), str(fnc1 / "bodies.csv"), blocked=("torch",))
+    assert_one_line_error(result, "headline checker", "torch")
 
 
 def test_no_headline_checker_is_one_line(tmp_path):
@@ -104,3 +112,9 @@ def test_batch_and_serve_without_weights_stop_with_one_line(tmp_path, command):
     result = subprocess.run([sys.executable, "-m", "propscan.cli", *args], capture_output=True, text=True,
                             env={**os.environ, "PROPSCAN_WEIGHTS_DIR": str(empty)}, timeout=120)
     assert_one_line_error(result, "PROPSCAN_MODEL=lexicon")
+
+
+def test_a_missing_stance_reader_is_one_line_naming_it(stance_only):
+    (stance_only / "stance" / "stance-reader.safetensors").unlink()
+    result = run_cli("analyze", str(EXAMPLE), PROPSCAN_WEIGHTS_DIR=str(stance_only), PROPSCAN_MODEL="lexicon")
+    assert_one_line_error(result, "headline checker", "stance-reader.safetensors")

@@ -14,7 +14,7 @@ import pytest
 from propscan.errors import PropscanError
 from propscan.stance.fnc1 import predict_csv
 from propscan.stance.model import STANCES, WEIGHTS_DIR, StanceModel
-from propscan.training.stance import split_by_body, train_stance
+from propscan.training.stance import ReaderSettings, split_by_body, train_stance
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "venezuela-lima-group.txt"
 SCRAPED = Path(__file__).parent / "fixtures" / "scraped-article.txt"  # made up: the body only discusses it
@@ -57,11 +57,14 @@ def _tiny_training_set(folder: Path) -> Path:
     return folder
 
 
+TINY_READER = ReaderSettings(layers=1, max_tokens=48, epochs=1)
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
     data = _tiny_training_set(tmp_path_factory.mktemp("fnc1"))
     out = tmp_path_factory.mktemp("model")
-    return out, train_stance(data, out, seed=3)
+    return out, train_stance(data, out, seed=3, reader=TINY_READER)
 
 
 def test_training_writes_loadable_deterministic_files(tiny_model, tmp_path):
@@ -74,8 +77,9 @@ def test_training_writes_loadable_deterministic_files(tiny_model, tmp_path):
     assert sum(prediction.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
     again = tmp_path / "again"
     data = _tiny_training_set(tmp_path / "data")
-    train_stance(data, again, seed=3)
+    train_stance(data, again, seed=3, reader=TINY_READER)
     assert (again / "stance.json").read_text() == (out / "stance.json").read_text()
+    assert (again / "stance-reader.safetensors").read_bytes() == (out / "stance-reader.safetensors").read_bytes()
     first, second = np.load(out / "stance.npz"), np.load(again / "stance.npz")
     assert sorted(first.files) == sorted(second.files)
     for name in first.files:
@@ -185,3 +189,19 @@ def test_the_shipped_model_on_a_made_up_fnc1_pair_of_files(tmp_path):
     assert score["max_score"] == 3 * 1.0 + 3 * 0.25
     # Related or not right for all six pairs (6 x 0.25) and the agreeing pair's stance (0.75): 2.25 / 3.75.
     assert score["relative_score"] >= 0.6
+
+
+def test_a_finished_reader_is_reused_and_other_settings_retrain_it(tmp_path):
+    data = _tiny_training_set(tmp_path / "data")
+    work = tmp_path / "work"
+    first = train_stance(data, tmp_path / "a", seed=3, reader=TINY_READER, work_dir=work)
+    kept = work / "final" / "stance-reader.safetensors"  # the shipped reader; "tuning" holds the other
+    stamp = kept.stat().st_mtime_ns
+    again = train_stance(data, tmp_path / "b", seed=3, reader=TINY_READER, work_dir=work)
+    assert kept.stat().st_mtime_ns == stamp  # not trained again
+    assert (tmp_path / "b" / "stance-reader.safetensors").read_bytes() == kept.read_bytes()
+    assert again["relative_score"] == first["relative_score"]
+    train_stance(data, tmp_path / "c", seed=3, reader=ReaderSettings(layers=1, max_tokens=40, epochs=1),
+                 work_dir=work)
+    for folder in ("tuning", "final"):
+        assert json.loads((work / folder / "done.json").read_text())["stamp"]["settings"]["max_tokens"] == 40

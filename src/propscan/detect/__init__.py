@@ -23,10 +23,13 @@ DETECTORS = ("trained", "lexicon")
 SHIPPED_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 LEXICON_HINT = "PROPSCAN_MODEL=lexicon selects the word-list detector instead"
 REINSTALL_HINT = "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model folder"
+# Both the trained detector and the headline checker's reader run on torch, so the word-list detector
+# is no way around a missing torch.
+TORCH_HINT = "torch and transformers are needed (pip install torch==2.13.0, then reinstall propscan)"
 # The trained detector's files, as detect.detector names them (that module imports torch, which
 # check_models must not).
 _WEIGHTS_FILE, _CONFIG_FILE = "propaganda.safetensors", "propaganda.json"
-STANCE_FILES = ("stance.json", "stance.npz")
+STANCE_FILES = ("stance.json", "stance.npz", "stance-reader.safetensors")
 
 
 def weights_dir() -> Path:
@@ -49,15 +52,14 @@ def check_models(name: str | None = None) -> None:
     from importlib.util import find_spec
 
     directory = weights_dir()
+    for module in ("torch", "transformers", "safetensors"):
+        try:
+            found = find_spec(module) is not None
+        except (ImportError, ValueError):  # a module set to None in sys.modules: blocked
+            found = False
+        if not found:
+            raise PropscanError(f"the models cannot be loaded: no module named {module!r}; {TORCH_HINT}")
     if _detector_name(name) == "trained":
-        for module in ("torch", "transformers", "safetensors"):
-            try:
-                found = find_spec(module) is not None
-            except (ImportError, ValueError):  # a module set to None in sys.modules: blocked
-                found = False
-            if not found:
-                raise PropscanError(f"the trained model cannot be loaded: no module named {module!r} "
-                                    f"(torch and transformers are needed); {LEXICON_HINT}")
         require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
     require_files(directory / "stance", STANCE_FILES, "no headline checker", hint=REINSTALL_HINT)
 
@@ -81,8 +83,7 @@ def _trained(directory: Path) -> Detector:
     try:
         from propscan.detect.detector import TrainedDetector
     except ImportError as e:
-        raise PropscanError(f"the trained model cannot be loaded: {first_line(e)} (torch and transformers "
-                            f"are needed); {LEXICON_HINT}") from None
+        raise PropscanError(f"the trained model cannot be loaded: {first_line(e)}; {TORCH_HINT}") from None
     require_files(directory, (_WEIGHTS_FILE, _CONFIG_FILE), "no trained model", hint=LEXICON_HINT)
     try:
         return TrainedDetector.load(directory)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from propscan.detect import REINSTALL_HINT, STANCE_FILES, first_line, require_files, weights_dir
+from propscan.detect import REINSTALL_HINT, STANCE_FILES, TORCH_HINT, first_line, require_files, weights_dir
 from propscan.errors import PropscanError
 
 
@@ -21,8 +21,9 @@ def load_headline_checker():
 def _headline_checker(directory: Path):
     try:
         from propscan.stance.model import StanceModel
+        from propscan.stance.reader import StanceReader  # noqa: F401  (torch: the reader needs it)
     except ImportError as e:
-        raise PropscanError(f"the headline checker cannot be loaded: {first_line(e)}") from None
+        raise PropscanError(f"the headline checker cannot be loaded: {first_line(e)}; {TORCH_HINT}") from None
     require_files(directory, STANCE_FILES, "no headline checker", hint=REINSTALL_HINT)
     try:
         return StanceModel.load(directory)

@@ -13,7 +13,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from propscan.errors import PropscanError
-from propscan.stance.model import StanceModel, load_stance_model
+from propscan.stance import load_headline_checker
+from propscan.stance.model import StanceModel
 
 
 def read_csv_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
@@ -52,7 +53,7 @@ def predict_csv(stances_csv: Path, bodies_csv: Path, out: Path | None = None,
     """Write ``Headline,Body ID,Stance`` for every row of an FNC-1 stances file, in input order, to
     ``out`` (stdout when None); the inputs are checked in full before anything is written."""
     rows, bodies = read_fnc1(stances_csv, bodies_csv)
-    model = model or load_stance_model()
+    model = model or load_headline_checker()
     predictions = model.predict_pairs([r["Headline"] for r in rows],
                                       [r["Body ID"].strip() for r in rows], bodies)
     with open(out, "w", encoding="utf-8", newline="") if out is not None else nullcontext(sys.stdout) as f:

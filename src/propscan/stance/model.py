@@ -1,22 +1,25 @@
 """The headline check: does an article's body agree with, dispute, discuss, or ignore its headline?
 
-FNC-1 stance detection (agree / disagree / discuss / unrelated) from cheap features only, so that it
-costs a few milliseconds per article inside ``propscan analyze`` and runs through FNC-1 files fast:
+FNC-1 stance detection (agree / disagree / discuss / unrelated) in two stages:
 
 * each body is prepared once (sentences, tokens, TF-IDF vectors) and shared by all its headlines;
-* features per (headline, body) pair: TF-IDF cosines (whole body, lead, best sentences), word and
-  bigram overlap, refuting / hedging / negation cues in the headline and in the sentences most like it;
-* stage 1, gradient-boosted trees, gives P(related); stage 2, boosted trees trained on related pairs
-  only, gives P(agree | related), P(disagree | related), P(discuss | related). The product is the
-  four-way distribution (unweighted training keeps it calibrated). The decided stance multiplies
-  P(disagree) by a decision weight tuned on training folds (``decision_weights``), so that the rare
-  class is not drowned by the common ones; agree is never boosted, because a false "supported" is
-  the verdict a reader can least afford. One rule (``decide``) serves FNC-1 files, an article's
-  verdict and the stance of each evidence sentence.
+* word features per (headline, body) pair: TF-IDF cosines (whole body, lead, best sentences), word
+  and bigram overlap, refuting / hedging / negation cues in the headline and in the sentences most
+  like it;
+* stage 1, gradient-boosted trees over the features, gives P(related);
+* stage 2 gives P(agree | related), P(disagree | related), P(discuss | related): boosted trees over
+  the same features (trained on related pairs only), blended geometrically with the reader
+  (``reader.py``, a small cross-encoder that reads the headline with the body sentences most like
+  it) for every pair stage 1 does not rule out. The product is the four-way distribution.
 
-The model files (``stance.npz`` arrays, ``stance.json`` vocabulary and settings) are written only by
-``propscan.training.stance.train_stance`` through ``StanceModel.save`` and read by
-``StanceModel.load``; no pickle.
+The decided stance multiplies P(disagree) by a decision weight tuned on training bodies
+(``decision_weights``), so that the rare class is not drowned by the common ones; agree is never
+boosted, because a false "supported" is the verdict a reader can least afford. One rule (``decide``)
+serves FNC-1 files, an article's verdict and the stance of each evidence sentence.
+
+The model files (``stance.npz`` arrays, ``stance.json`` vocabulary and settings, the reader's
+``stance-reader.safetensors``) are written only by ``propscan.training.stance.train_stance`` through
+``StanceModel.save`` and read by ``StanceModel.load``; no pickle.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -36,6 +40,9 @@ from propscan.document import Evidence, HeadlineCheck
 from propscan.errors import PropscanError
 from propscan.segment import sentence_ranges
 
+if TYPE_CHECKING:
+    from propscan.stance.reader import StanceReader
+
 STANCES = ("unrelated", "agree", "disagree", "discuss")
 RELATED_STANCES = ("agree", "disagree", "discuss")
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights" / "stance"
@@ -43,6 +50,10 @@ LEAD_SENTENCES = 2
 TOP_SENTENCES = 3
 EVIDENCE_SENTENCES = 3
 EVIDENCE_CANDIDATES = 12
+EXCERPT_SENTENCES = 10  # more than the reader's token budget holds; its tokenizer cuts the rest
+# Pairs whose P(related) is below this are not read: P(unrelated) > 0.95 then wins under any decision
+# weight up to 19, so reading them could change no decision, and most FNC-1 pairs are unrelated.
+READ_FROM = 0.05
 RELATIONS = {"agree": "supports", "disagree": "contradicts", "discuss": "discusses"}
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -154,6 +165,7 @@ class PreparedBody:
     """A body as the features need it, computed once however many headlines it is paired with."""
 
     ranges: list[tuple[int, int]]
+    texts: list[str]
     sentence_words: list[list[str]]
     content: set[str]
     lead_content: set[str]
@@ -233,6 +245,7 @@ class FeatureMaker:
         n_words = max(len(flat_words), 1)
         return PreparedBody(
             ranges=ranges,
+            texts=[" ".join(text[s:e].split()) for s, e in ranges],
             sentence_words=sentence_words,
             content=set(all_content),
             lead_content=set(lead),
@@ -258,6 +271,12 @@ class FeatureMaker:
 
     def sentence_similarities(self, h: PreparedHeadline, b: PreparedBody) -> np.ndarray:
         return (b.sentence_matrix @ h.vector.T).toarray().ravel()
+
+    def excerpt(self, h: PreparedHeadline, b: PreparedBody) -> str:
+        """What the reader sees of a body: its sentences, most like the headline first (the reader
+        cuts the end to its token budget, so the least relevant text goes)."""
+        sims = self.sentence_similarities(h, b)
+        return " ".join(b.texts[i] for i in np.argsort(-sims, kind="stable")[:EXCERPT_SENTENCES] if b.texts[i])
 
     def _unmatched_share(self, headline: set[str], body: set[str]) -> float:
         """The idf-weighted share of the headline's words that the body never uses: an agreeing body
@@ -389,17 +408,43 @@ class StancePrediction:
     probabilities: dict[str, float]
 
 
+def blend_stages(trees: np.ndarray, read: np.ndarray, blend: float) -> np.ndarray:
+    """P(agree), P(disagree), P(discuss) given related: the trees' rows and the reader's, mixed
+    geometrically with weight ``blend`` on the reader, and renormalised."""
+    if blend <= 0.0:
+        return trees
+    z = (1.0 - blend) * np.log(np.clip(trees, 1e-9, None)) + blend * np.log(np.clip(read, 1e-9, None))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def four_way(p_related: np.ndarray, stage: np.ndarray) -> np.ndarray:
+    """Rows of P(unrelated), P(agree), P(disagree), P(discuss) from P(related) and P(stance | related)."""
+    return np.hstack([1.0 - p_related[:, None], p_related[:, None] * stage])
+
+
+Pair = tuple[PreparedHeadline, PreparedBody]
+
+
 class StanceModel:
-    """(headline, body) → FNC-1 stance with probabilities; also the per-article headline check."""
+    """(headline, body) → FNC-1 stance with probabilities; also the per-article headline check.
+
+    Stage 1, boosted trees over the word features, gives P(related). Stage 2 gives P(stance | related):
+    the trees' reading of the same features, blended with the reader's (``reader.py``) when the
+    model has one, for every pair that stage 1 does not rule out (``READ_FROM``).
+    """
 
     def __init__(self, vocabulary: Vocabulary, related: TreeEnsemble, stance: TreeEnsemble,
-                 decision_weights: dict[str, float], info: dict | None = None) -> None:
+                 decision_weights: dict[str, float], info: dict | None = None,
+                 reader: StanceReader | None = None, blend: float = 0.0) -> None:
         self.vocabulary = vocabulary
         self.features = FeatureMaker(vocabulary)
         self.related = related
         self.stance = stance
         self.decision_weights = decision_weights
         self.info = info or {}
+        self.reader = reader
+        self.blend = blend if reader is not None else 0.0
 
     # -- files -------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
@@ -409,6 +454,8 @@ class StanceModel:
         settings = {"format": 1, "stances": list(STANCES), "features": FEATURE_NAMES,
                     "decision_weights": self.decision_weights, "info": self.info,
                     "terms": self.vocabulary.terms}
+        if self.reader is not None:
+            settings["reader"] = {**self.reader.save(directory), "blend": self.blend}
         (directory / "stance.json").write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n",
                                                encoding="utf-8")
 
@@ -421,18 +468,36 @@ class StanceModel:
             raise PropscanError(f"no stance model in {directory}; run `propscan train`") from e
         if settings.get("features") != FEATURE_NAMES:
             raise PropscanError(f"the stance model in {directory} was trained with other features; retrain it")
+        reader, blend = None, 0.0
+        if "reader" in settings:
+            from propscan.stance.reader import READER_FILE, StanceReader
+
+            if not (directory / READER_FILE).is_file():
+                raise PropscanError(f"no stance model in {directory} ({READER_FILE} missing); run `propscan train`")
+            reader, blend = StanceReader.load(directory, settings["reader"]), float(settings["reader"]["blend"])
         return cls(Vocabulary(settings["terms"], arrays["idf"]),
                    TreeEnsemble.from_arrays(arrays, "related_"),
                    TreeEnsemble.from_arrays(arrays, "stance_"),
-                   settings["decision_weights"], settings.get("info", {}))
+                   settings["decision_weights"], settings.get("info", {}), reader, blend)
 
     # -- prediction --------------------------------------------------------------------------
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """Rows of P(unrelated), P(agree), P(disagree), P(discuss), in ``STANCES`` order."""
+    def tree_probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Rows of P(unrelated), P(agree), P(disagree), P(discuss) from the trees alone."""
         features = np.atleast_2d(features)
-        p_related = self.related.predict_proba(features)[:, 1:2]
-        p_stance = self.stance.predict_proba(features)
-        return np.hstack([1.0 - p_related, p_related * p_stance])
+        return four_way(self.related.predict_proba(features)[:, 1], self.stance.predict_proba(features))
+
+    def probabilities(self, features: np.ndarray, pairs: Sequence[Pair]) -> np.ndarray:
+        """Rows of P(unrelated), P(agree), P(disagree), P(discuss), in ``STANCES`` order, for the
+        ``pairs`` whose features are ``features``: the trees' stage 2 blended with the reader's."""
+        features = np.atleast_2d(features)
+        p_related = self.related.predict_proba(features)[:, 1]
+        stage = self.stance.predict_proba(features)
+        if self.reader is not None:
+            rows = np.flatnonzero(p_related >= READ_FROM)
+            read = self.reader.probabilities([pairs[i][0].text for i in rows],
+                                             [self.features.excerpt(*pairs[i]) for i in rows])
+            stage[rows] = blend_stages(stage[rows], read, self.blend)
+        return four_way(p_related, stage)
 
     def decide(self, probabilities: np.ndarray) -> list[str]:
         """The stance of each row: the most probable after the decision weights. One rule for FNC-1
@@ -447,9 +512,8 @@ class StanceModel:
         prepared_headlines = {h: self.features.headline(h) for h in dict.fromkeys(headlines)}
         if not headlines:
             return []
-        x = np.vstack([self.features.pair(prepared_headlines[h], prepared_bodies[b])
-                       for h, b in zip(headlines, body_ids, strict=True)])
-        probs = self.probabilities(x)
+        pairs = [(prepared_headlines[h], prepared_bodies[b]) for h, b in zip(headlines, body_ids, strict=True)]
+        probs = self.probabilities(np.vstack([self.features.pair(h, b) for h, b in pairs]), pairs)
         return [StancePrediction(s, _as_dict(p)) for s, p in zip(self.decide(probs), probs, strict=True)]
 
     def check(self, text: str, title: tuple[int, int] | None,
@@ -466,7 +530,7 @@ class StanceModel:
             return None
         h = self.features.headline(headline_text)
         b = self.features.body(text, body_ranges)
-        probs = self.probabilities(self.features.pair(h, b))
+        probs = self.probabilities(self.features.pair(h, b), [(h, b)])
         stance = self.decide(probs)[0]
         return HeadlineCheck(stance=stance, probabilities=_as_dict(probs[0]), supported=stance == "agree",
                              evidence=self._evidence(text, h, b, stance))
@@ -492,8 +556,8 @@ class StanceModel:
             candidates.append(b.ranges[i])
         if not candidates:
             return []
-        probs = self.probabilities(np.vstack([self.features.pair(h, self.features.body(text, [r]))
-                                              for r in candidates]))
+        pairs = [(h, self.features.body(text, [r])) for r in candidates]
+        probs = self.probabilities(np.vstack([self.features.pair(*pair) for pair in pairs]), pairs)
         judged = [(own, float(p[STANCES.index(own)]), r)
                   for own, p, r in zip(self.decide(probs), probs, candidates, strict=True) if own != "unrelated"]
         driving = sorted((j for j in judged if j[0] == stance), key=lambda j: -j[1])[:EVIDENCE_SENTENCES]
