@@ -2,9 +2,15 @@
 
 The other end-to-end tests may use the word-list detector; this one runs what users get: the shipped
 weights through the default (trained) detector and the shipped headline checker, on the README's
-example and on a made-up scraped article. Spans (start, end, technique) and the headline's stance must
-be identical; confidences, sentence scores, the article score and the stance's probabilities may move
-by at most 1e-3.
+example and on a made-up scraped article. The headline's stance and the spans (start, end, technique)
+must be identical; confidences, sentence scores, the article score and the stance's probabilities may
+move by at most 0.02, and a span under 0.30 (far below the 0.45 that reports start at) may come or go.
+
+Those allowances are for the CPU, not for the model: the detector's encoder runs in int8, and a float
+that rounds the other way on another CPU's vector instructions moves an activation by a whole
+quantisation step. The same commit gave confidences up to 0.007 apart on two machines (the second an
+AVX-512 VNNI and AMX Xeon), and a span at 0.18 on the first was not decoded on the second, while the
+float32 headline reader agreed to the fourth decimal.
 
 A change to the weights, the decoding, the cleaning or the sentence splitting changes this output.
 When the change is intended, rewrite the expected files, read their diff and commit them:
@@ -35,7 +41,8 @@ ARTICLES = {
     "harbour-bridge": REPO / "examples" / "harbour-bridge.txt",
     "scraped-article": Path(__file__).parent / "fixtures" / "scraped-article.txt",
 }
-TOLERANCE = 1e-3
+TOLERANCE = 0.02
+UNSETTLED = 0.30  # a span under this confidence may be decoded on one CPU and not on another
 UPDATE = os.environ.get("PROPSCAN_UPDATE_GOLDEN") == "1"
 
 
@@ -75,6 +82,13 @@ def render(data: dict) -> str:
     return "\n".join(lines) + "\n}\n"
 
 
+def settled(span: dict, others: list[dict]) -> bool:
+    """Whether ``span`` must be in both outputs: it is in ``others`` too, or it is confident enough
+    that no CPU's rounding would leave it out."""
+    key = (span["start"], span["end"], span["technique"])
+    return span["confidence"] >= UNSETTLED or any((o["start"], o["end"], o["technique"]) == key for o in others)
+
+
 def differences(expected: dict, actual: dict) -> list[str]:
     """Each way ``actual`` departs from ``expected`` beyond the tolerance, in words."""
     found = []
@@ -100,6 +114,8 @@ def differences(expected: dict, actual: dict) -> list[str]:
     for kind, fields, value in (("span", ("start", "end", "technique"), "confidence"),
                                 ("sentence", ("start", "end"), "score")):
         olds, news = expected[f"{kind}s"], actual[f"{kind}s"]
+        if kind == "span":
+            olds, news = [s for s in olds if settled(s, news)], [s for s in news if settled(s, olds)]
         keys_old = [tuple(item[f] for f in fields) for item in olds]
         keys_new = [tuple(item[f] for f in fields) for item in news]
         if keys_old != keys_new:
