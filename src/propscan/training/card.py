@@ -154,6 +154,9 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         "training examples and low F1; treat their flags as hints.",
         "- Span boundaries are fuzzy by nature (annotators disagree too); a flag marks a region to read, "
         "not a verdict.",
+        "- The decoded spans move with small numeric changes (int8 against float32, another CPU's rounding): "
+        "a span near a decoding threshold may come or go, so figures hold for the runtime they were measured "
+        "in (int8, as shipped).",
         "",
     ]
     path = out_dir / "MODEL_CARD.md"
