@@ -48,13 +48,19 @@ def _settings_to_compare(shipped: TrainedDetector) -> dict[str, DecodeSettings]:
         "regions add to the runs": s.model_copy(update={"flc_region_vote": 0.2}),
         "regions add to unvoted runs": s.model_copy(update={"flc_region_vote": 0.3, "flc_span_weight": 0.0}),
         "recurring words add repetition": s.model_copy(update={"flc_region_vote": 0.3, "flc_repetition_count": 2}),
+        "a threshold per technique": s.model_copy(update={"flc_technique_thresholds": {
+            "Loaded_Language": 0.6, "Appeal_to_fear-prejudice": 0.2, "Name_Calling,Labeling": 0.25}}),
+        "sentences read the token heads": s.model_copy(update={"sentence_token_coef": 0.4,
+                                                               "sentence_technique_coef": -0.2,
+                                                               "sentence_weight": 0.35}),
     }
 
 
 @needs_weights
 @pytest.mark.parametrize("case", ["shipped", "span head votes", "hysteresis, no vote", "technique tokens alone",
                                   "regions", "regions add to the runs", "regions add to unvoted runs",
-                                  "recurring words add repetition"])
+                                  "recurring words add repetition", "a threshold per technique",
+                                  "sentences read the token heads"])
 def test_tuning_predicts_what_the_detector_outputs(shipped, dev, case):
     from propscan.training.tuning import flc_labels
 
@@ -78,6 +84,43 @@ def test_tuning_predicts_what_the_detector_outputs(shipped, dev, case):
 
 
 @needs_weights
+def test_a_techniques_own_threshold_decides_only_its_own_spans(shipped, dev):
+    from collections import Counter
+
+    from propscan.training.tuning import flc_labels
+
+    corpus, outputs = dev
+    base = shipped.settings.model_copy(update={"flc_threshold": 0.3})
+    _, before = flc_labels(outputs, range(len(corpus)), base)
+    stricter = base.model_copy(update={"flc_technique_thresholds": {"Loaded_Language": 0.99}})
+    _, after = flc_labels(outputs, range(len(corpus)), stricter)
+    assert Counter(x[1] for x in before)["Loaded_Language"] > 0
+    assert [x for x in before if x[1] != "Loaded_Language"] == [x for x in after if x[1] != "Loaded_Language"]
+    assert not [x for x in after if x[1] == "Loaded_Language"]
+
+
+@needs_weights
+def test_tuning_classifies_given_spans_as_the_detector_does_with_the_verifier_blended_in(shipped, dev):
+    from propscan.training.tuning import tc_predictions
+
+    corpus, outputs = dev
+    for weight in (0.0, 0.4):
+        settings = shipped.settings.model_copy(update={"tc_verifier_weight": weight})
+        detector = TrainedDetector(shipped.net, shipped.tokenizer, settings)
+        _, predicted = tc_predictions(outputs, range(len(corpus)), settings)
+        classified = []
+        for article in corpus:
+            spans = [(s, e) for s, e, _ in article.tc]
+            ranked = detector.classify(article.doc, spans) if spans else []
+            seen: dict = {}
+            for (s, e), order in zip(spans, ranked, strict=True):
+                rank = seen.get((s, e), 0)
+                seen[(s, e)] = rank + 1
+                classified.append((article.id, order[rank % len(order)][0], s, e))
+        assert predicted == classified
+
+
+@needs_weights
 def test_the_calibrated_detector_keeps_the_spans_tuning_predicts(shipped, dev):
     from propscan.training.tuning import flc_labels
 
@@ -98,6 +141,11 @@ def test_the_calibrated_detector_keeps_the_spans_tuning_predicts(shipped, dev):
     ({"flc_span_weight": 0.3, "flc_extent": None}, "needs flc_extent"),
     ({"flc_region_vote": 0.5, "flc_source": "regions"}, "flc_region_vote needs"),
     ({"flc_repetition_count": 3, "flc_extent": None, "flc_source": "tokens"}, "flc_repetition_count needs"),
+    ({"flc_technique_thresholds": {"Loaded_Language": 0.4}}, "flc_technique_thresholds needs"),
+    ({"flc_technique_thresholds": {"Loaded_Langauge": 0.4}, "flc_source": "tokens", "flc_extent": 0.2},
+     "unknown technique(s) Loaded_Langauge"),
+    ({"flc_technique_thresholds": {"Doubt": 1.4}, "flc_source": "tokens", "flc_extent": 0.2}, "lies in [0, 1]"),
+    ({"tc_verifier_weight": 2.0}, "tc_verifier_weight"),
 ])
 def test_decode_settings_that_do_not_exist_or_do_not_fit_are_refused(setting, message):
     config = {**DecodeSettings().model_dump(), **setting}

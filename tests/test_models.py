@@ -153,9 +153,9 @@ def test_span_scores_lean_on_the_sentence_only_as_far_as_the_blend_weight_says()
     prep = prepare(load_tokenizer(), doc)
     p = np.full(len(prep.enc.ids), 0.5)
     assert len(doc.sentences) == 3  # the headline is a sentence too
-    logits = np.asarray([0.0, -20.0, 20.0])  # headline undecided, then surely clean, then surely not
-    assert np.array_equal(token_scores(prep, p, logits, DecodeSettings(sentence_weight=0.0)), p)
-    blended = token_scores(prep, p, logits, DecodeSettings(sentence_weight=0.5))
+    scores = np.asarray([0.5, 1e-9, 1 - 1e-9])  # headline undecided, then surely clean, then surely not
+    assert np.array_equal(token_scores(prep, p, scores, DecodeSettings(sentence_weight=0.0)), p)
+    blended = token_scores(prep, p, scores, DecodeSettings(sentence_weight=0.5))
     (a0, b0), (a1, b1), (a2, b2) = prep.sentence_tokens
     assert np.allclose(blended[a0:b0], 0.5)
     assert (blended[a1:b1] < 0.01).all() and (blended[a2:b2] > 0.7).all()

@@ -161,8 +161,9 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _overlap_score(gold: dict[tuple, list[tuple[int, int]]],
-                   pred: dict[tuple, list[tuple[int, int]]]) -> TaskScore:
+def _overlap_sums(gold: dict[tuple, list[tuple[int, int]]],
+                  pred: dict[tuple, list[tuple[int, int]]]) -> tuple[float, int, float, int]:
+    """The scorer's sums: (precision credit, predicted spans, recall credit, gold spans)."""
     precision_sum = recall_sum = 0.0
     for key, pred_spans in pred.items():
         for g_start, g_end in gold.get(key, ()):
@@ -171,9 +172,32 @@ def _overlap_score(gold: dict[tuple, list[tuple[int, int]]],
                 if shared > 0:
                     precision_sum += shared / (p_end - p_start)
                     recall_sum += shared / (g_end - g_start)
-    precision = _ratio(precision_sum, sum(len(spans) for spans in pred.values()))
-    recall = _ratio(recall_sum, sum(len(spans) for spans in gold.values()))
+    return (precision_sum, sum(len(spans) for spans in pred.values()), recall_sum,
+            sum(len(spans) for spans in gold.values()))
+
+
+def _overlap_score(gold: dict[tuple, list[tuple[int, int]]],
+                   pred: dict[tuple, list[tuple[int, int]]]) -> TaskScore:
+    precision_sum, n_pred, recall_sum, n_gold = _overlap_sums(gold, pred)
+    precision, recall = _ratio(precision_sum, n_pred), _ratio(recall_sum, n_gold)
     return TaskScore(precision, recall, _f1(precision, recall))
+
+
+def flc_sums(gold: Iterable, pred: Iterable) -> dict[str, tuple[float, int, float, int]]:
+    """Per technique, the FLC scorer's sums (precision credit, merged predicted spans, recall credit,
+    merged gold spans). They add up across techniques to the overall score's, so a choice made
+    technique by technique (its own threshold each) can be scored without decoding again."""
+    gold_groups = _by_article(gold, with_technique=True)
+    pred_groups = _by_article(pred, with_technique=True)
+    return {t: _overlap_sums({k: v for k, v in gold_groups.items() if k[1] == t},
+                             {k: v for k, v in pred_groups.items() if k[1] == t}) for t in TECHNIQUE_IDS}
+
+
+def f1_of_sums(sums: Iterable[tuple[float, int, float, int]]) -> float:
+    """FLC F1 from per-technique ``flc_sums`` (any subset of techniques, each with its own choice)."""
+    totals = [sum(x) for x in zip(*sums, strict=True)] or [0.0, 0, 0.0, 0]
+    precision, recall = _ratio(totals[0], totals[1]), _ratio(totals[2], totals[3])
+    return _f1(precision, recall)
 
 
 def _technique_multisets(labels: Iterable) -> dict[tuple[str, int, int], Counter[str]]:

@@ -55,6 +55,12 @@ class DecodeSettings(BaseModel):
     # The sentence head's calibration (Platt scaling): p = sigmoid(sentence_a * logit + sentence_b).
     sentence_a: float = 1.0
     sentence_b: float = 0.0
+    # The sentence score also reads the token heads (logistic regression, fitted with sentence_a and
+    # sentence_b): + sentence_token_coef * the logit of the highest SI token probability in the sentence
+    # + sentence_technique_coef * the logit of its highest technique token probability (0: the
+    # sentence head alone). Two heads that find spans say something the sentence head misses.
+    sentence_token_coef: float = 0.0
+    sentence_technique_coef: float = 0.0
     sentence_threshold: float = Field(0.5, ge=0.0, le=1.0)  # a sentence 'uses a technique' from this score
     # Technique spans (FLC) come either from the SI regions, each classified by the span head
     # ("regions"), or from the per-technique token head, decoded technique by technique ("tokens").
@@ -80,6 +86,14 @@ class DecodeSettings(BaseModel):
     # occur at least this often in the article also gets a Repetition span, unless one overlaps it
     # (1000: off). Needs flc_source "tokens".
     flc_repetition_count: int = Field(1000, ge=2)
+    # A threshold of its own for some techniques' spans, in place of flc_threshold for their token runs
+    # and applied to the spans SI regions add for them too (the F1-optimal single threshold let
+    # Loaded_Language out 1.7 times as often as it occurs and Appeal_to_fear half as often). Needs
+    # flc_source "tokens" with flc_extent.
+    flc_technique_thresholds: dict[str, float] = Field(default_factory=dict)
+    # The technique of a given span (task TC): the span head's probabilities ** (1 - w) times the
+    # verifier's ** w, renormalised (0: the span head alone).
+    tc_verifier_weight: float = Field(0.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _vote_needs_hysteresis(self) -> DecodeSettings:
@@ -89,7 +103,23 @@ class DecodeSettings(BaseModel):
             raise ValueError("flc_region_vote needs flc_source 'tokens' with flc_extent (regions add to its runs)")
         if self.flc_repetition_count < 1000 and (self.flc_source != "tokens" or self.flc_extent is None):
             raise ValueError("flc_repetition_count needs flc_source 'tokens' with flc_extent")
+        if self.flc_technique_thresholds:
+            if self.flc_source != "tokens" or self.flc_extent is None:
+                raise ValueError("flc_technique_thresholds needs flc_source 'tokens' with flc_extent")
+            unknown = sorted(set(self.flc_technique_thresholds) - set(TECHNIQUE_IDS))
+            if unknown:
+                raise ValueError(f"flc_technique_thresholds: unknown technique(s) {', '.join(unknown)}")
+            if any(not 0.0 <= v <= 1.0 for v in self.flc_technique_thresholds.values()):
+                raise ValueError("flc_technique_thresholds: each threshold lies in [0, 1]")
         return self
+
+    def flc_threshold_of(self, technique: str) -> float:
+        """The threshold a technique's token runs must reach (flc_threshold unless it has its own)."""
+        return self.flc_technique_thresholds.get(technique, self.flc_threshold)
+
+    @property
+    def lowest_flc_threshold(self) -> float:
+        return min([self.flc_threshold, *self.flc_technique_thresholds.values()])
 
     @classmethod
     def from_config(cls, config: dict) -> DecodeSettings:
@@ -114,6 +144,9 @@ class NetworkOutputs:
     token_probs: np.ndarray  # (n_tokens, 3): O, B, I
     technique_token_probs: np.ndarray | None  # (n_tokens, 14), each technique on its own; None: no such head
     sentence_logits: np.ndarray  # (n_sentences,)
+    # (n_sentences, 2): the logits of the highest SI token probability and of the highest technique
+    # token probability within each sentence (what ``sentence_probs`` may read beside the sentence head).
+    sentence_evidence: np.ndarray
     # (spans, voter) -> (n_spans, 14): the span head's probabilities ("span") or the verifier's ("verifier").
     span_probs: SpanProbs
     # Results that depend on only some settings, by those settings (see ``memoized``).
@@ -145,7 +178,32 @@ def network_outputs(net: PropagandaNet, prep: Prepared, states: torch.Tensor,
         with lock:
             return span_probs(net, prep, states, spans, voter)
 
-    return NetworkOutputs(token_probs, technique_token_probs, sentence_logits, probs)
+    return NetworkOutputs(token_probs, technique_token_probs, sentence_logits,
+                          sentence_evidence(prep, token_probs, technique_token_probs), probs)
+
+
+EVIDENCE_FLOOR = 1e-4  # probabilities are clipped to [floor, 1 - floor] before their logit
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), EVIDENCE_FLOOR, 1 - EVIDENCE_FLOOR)
+    return np.log(p / (1 - p))
+
+
+def sentence_evidence(prep: Prepared, token_probs: np.ndarray, technique_token_probs: np.ndarray | None) -> np.ndarray:
+    """(n_sentences, 2): for each sentence, the logit of its highest SI token probability (B or I) and
+    of its highest technique token probability (0 where the network has no technique head)."""
+    inside = token_probs[:, 1] + token_probs[:, 2]
+    techniques = technique_token_probs.max(1) if technique_token_probs is not None else None
+    rows = []
+    for a, b in prep.sentence_tokens:
+        top = float(inside[a:b].max()) if b > a else 0.0
+        top_technique = float(techniques[a:b].max()) if techniques is not None and b > a else 0.0
+        rows.append((top, top_technique))
+    evidence = _logit(np.asarray(rows, dtype=np.float64).reshape(-1, 2))
+    if techniques is None:
+        evidence[:, 1] = 0.0
+    return evidence
 
 
 @dataclass
@@ -162,20 +220,23 @@ def decode(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) ->
     """Regions, technique spans (less Repetition that does not recur) and sentence scores."""
     regions = si_regions(prep, outputs, settings)
     spans = only_recurring_repetition(prep, _technique_spans(prep, outputs, regions, settings), outputs.memo)
-    scores = outputs.memoized(("sentences", settings.sentence_a, settings.sentence_b), lambda: [
-        round(float(x), 4) for x in sentence_probs(outputs.sentence_logits, settings)])
+    scores = outputs.memoized(("sentences", *_sentence_key(settings)), lambda: [
+        round(float(x), 4) for x in sentence_probs(outputs, settings)])
     return Decoded(regions, spans, list(scores))
 
 
+def _sentence_key(s: DecodeSettings) -> tuple:
+    return (s.sentence_a, s.sentence_b, s.sentence_token_coef, s.sentence_technique_coef)
+
+
 def _region_key(s: DecodeSettings) -> tuple:
-    return (s.threshold, s.max_gap, s.min_chars, s.si_technique_weight, s.sentence_weight, s.sentence_a,
-            s.sentence_b)
+    return (s.threshold, s.max_gap, s.min_chars, s.si_technique_weight, s.sentence_weight, *_sentence_key(s))
 
 
 def si_regions(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> list[Region]:
     """The SI regions (task SI): ``decode_regions`` on the token heads' outputs."""
     return outputs.memoized(("regions", *_region_key(settings)), lambda: decode_regions(
-        prep, outputs.inside, settings, outputs.sentence_logits, outputs.technique_token_probs))
+        prep, outputs.inside, settings, sentence_probs(outputs, settings), outputs.technique_token_probs))
 
 
 def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Region],
@@ -194,7 +255,7 @@ def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Regi
                                 lambda: technique_runs(prep, outputs.technique_token_probs, s, 0.0))
         if s.flc_span_weight <= 0:
             spans = [TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(r.confidence, 4))
-                     for k, r in runs if r.confidence >= s.flc_threshold]
+                     for k, r in runs if r.confidence >= s.flc_threshold_of(TECHNIQUE_IDS[k])]
         else:
             # The vote is cast on every run once, and the runs that can still reach flc_threshold with
             # it (their mean score from vote_floor on) are weighed.
@@ -270,34 +331,47 @@ def decode_runs(prep: Prepared, p_inside: np.ndarray, threshold: float, max_gap:
     return regions
 
 
-def sentence_probs(sentence_logits: np.ndarray, settings: DecodeSettings) -> np.ndarray:
-    """Calibrated probability that each sentence uses a technique."""
-    x = settings.sentence_a * np.asarray(sentence_logits, dtype=np.float64) + settings.sentence_b
+def sentence_features(outputs: NetworkOutputs) -> np.ndarray:
+    """(n_sentences, 3): what the sentence score reads: the sentence head's logit and the two token
+    heads' evidence (``sentence_evidence``)."""
+    logits = np.asarray(outputs.sentence_logits, dtype=np.float64).reshape(-1, 1)
+    return np.hstack([logits, np.asarray(outputs.sentence_evidence, dtype=np.float64).reshape(-1, 2)])
+
+
+def sentence_probs_of(features: np.ndarray, settings: DecodeSettings) -> np.ndarray:
+    """Calibrated probabilities from ``sentence_features`` rows."""
+    x = (features @ np.array([settings.sentence_a, settings.sentence_token_coef, settings.sentence_technique_coef])
+         + settings.sentence_b)
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
 
-def token_scores(prep: Prepared, p_inside: np.ndarray, sentence_logits: np.ndarray,
+def sentence_probs(outputs: NetworkOutputs, settings: DecodeSettings) -> np.ndarray:
+    """Calibrated probability that each sentence uses a technique."""
+    return sentence_probs_of(sentence_features(outputs), settings)
+
+
+def token_scores(prep: Prepared, p_inside: np.ndarray, sentence_scores: np.ndarray,
                  settings: DecodeSettings) -> np.ndarray:
     """Per-token span scores: the token head's probability, blended with its sentence's probability."""
     w = settings.sentence_weight
     if w <= 0 or not len(prep.sentence_tokens):
         return p_inside
     context = p_inside.astype(np.float64).copy()  # tokens outside every sentence keep their own
-    for (a, b), q in zip(prep.sentence_tokens, sentence_probs(sentence_logits, settings), strict=True):
+    for (a, b), q in zip(prep.sentence_tokens, sentence_scores, strict=True):
         context[a:b] = q
     return np.power(p_inside, 1 - w) * np.power(context, w)
 
 
 def decode_regions(prep: Prepared, p_inside: np.ndarray, settings: DecodeSettings,
-                   sentence_logits: np.ndarray | None = None,
+                   sentence_scores: np.ndarray | None = None,
                    technique_probs: np.ndarray | None = None) -> list[Region]:
     """SI regions from the token head's probability of being inside a span, leaning on the
     per-technique token head (its highest probability) and on the sentence as the settings say."""
     v = settings.si_technique_weight
     if technique_probs is not None and v > 0:
         p_inside = (1 - v) * p_inside + v * technique_probs.max(1)
-    if sentence_logits is not None:
-        p_inside = token_scores(prep, p_inside, sentence_logits, settings)
+    if sentence_scores is not None:
+        p_inside = token_scores(prep, p_inside, sentence_scores, settings)
     return decode_runs(prep, p_inside, settings.threshold, settings.max_gap, settings.min_chars)
 
 
@@ -313,8 +387,8 @@ def technique_runs(prep: Prepared, technique_probs: np.ndarray, settings: Decode
 def vote_floor(settings: DecodeSettings) -> float:
     """The least mean token score that can still reach flc_threshold once the vote is cast
     (its probability is at most 1)."""
-    w = settings.flc_span_weight
-    return settings.flc_threshold ** (1 / (1 - w)) if w > 0 else settings.flc_threshold
+    w, threshold = settings.flc_span_weight, settings.lowest_flc_threshold
+    return threshold ** (1 / (1 - w)) if w > 0 else threshold
 
 
 def vote(runs: Sequence[tuple[int, Region]], probs: np.ndarray,
@@ -325,7 +399,7 @@ def vote(runs: Sequence[tuple[int, Region]], probs: np.ndarray,
     spans = []
     for (k, r), p in zip(runs, probs, strict=True):
         score = r.confidence ** (1 - w) * float(p[k]) ** w
-        if score >= settings.flc_threshold:
+        if score >= settings.flc_threshold_of(TECHNIQUE_IDS[k]):
             spans.append(TechniqueSpan(r.start, r.end, TECHNIQUE_IDS[k], round(score, 4)))
     return spans
 
@@ -344,6 +418,8 @@ def region_spans(regions: Sequence[Region], probs: np.ndarray, spans: Sequence[T
         if any(x.technique == technique and x.start < region.end and region.start < x.end for x in spans):
             continue
         score = region.confidence ** (1 - w) * float(p[k]) ** w
+        if technique in settings.flc_technique_thresholds and score < settings.flc_technique_thresholds[technique]:
+            continue  # a technique with a threshold of its own keeps only spans that reach it
         added.append(TechniqueSpan(region.start, region.end, technique, round(score, 4)))
     return added
 
@@ -395,6 +471,16 @@ def only_recurring_repetition(prep: Prepared, spans: list[TechniqueSpan],
         return memo[key]
 
     return [s for s in spans if s.technique != "Repetition" or recurring(s)]
+
+
+def tc_probs(span_head: np.ndarray, verifier: np.ndarray | None, settings: DecodeSettings) -> np.ndarray:
+    """(n_spans, 14) the technique probabilities of given spans (task TC): the span head's, leaning on
+    the verifier's as ``tc_verifier_weight`` says (geometric blend, renormalised)."""
+    w = settings.tc_verifier_weight
+    if w <= 0 or verifier is None or not len(span_head):
+        return span_head
+    blend = np.power(np.clip(span_head, 1e-9, 1.0), 1 - w) * np.power(np.clip(verifier, 1e-9, 1.0), w)
+    return blend / blend.sum(1, keepdims=True)
 
 
 def rank_techniques(p: np.ndarray, count: int, settings: DecodeSettings) -> list[int]:

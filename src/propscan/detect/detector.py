@@ -27,6 +27,7 @@ from propscan.detect.decode import (
     network_outputs,
     rank_techniques,
     span_probs,
+    tc_probs,
 )
 from propscan.detect.encoder import load_base_encoder, load_tokenizer
 from propscan.detect.network import PropagandaNet, repeat_count
@@ -167,8 +168,11 @@ class TrainedDetector:
 
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
         (prep,), (states,) = self.encode([doc], spans)
+        verifier = (self.span_probs(prep, states, spans, "verifier")
+                    if self.settings.tc_verifier_weight > 0 and self.net.verifiers is not None else None)
+        probs = tc_probs(self.span_probs(prep, states, spans), verifier, self.settings)
         ranked = []
-        for (start, end), p in zip(spans, self.span_probs(prep, states, spans), strict=True):
+        for (start, end), p in zip(spans, probs, strict=True):
             order = rank_techniques(p, repeat_count(doc.text[start:end], prep.normalized), self.settings)
             ranked.append([(TECHNIQUE_IDS[k], float(p[k])) for k in order])
         return ranked

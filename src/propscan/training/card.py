@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from propscan.taxonomy import BY_ID, TECHNIQUE_IDS
+from propscan.training.tuning import BAND, BANDED_TECHNIQUES
 
 
 def _f(x: float) -> str:
@@ -84,6 +85,12 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         + (f"; token scores blended with their sentence's probability (weight {d['sentence_weight']})"
            if d.get("sentence_weight") else "")
         + (f"; technique spans from the technique token head at threshold {d['flc_threshold']}"
+           if not d.get("flc_technique_thresholds") else
+           "; technique spans from the technique token head, each technique at a threshold of its own (chosen "
+           f"for FLC F1 with the {BANDED_TECHNIQUES} most frequent techniques held to {BAND[0]}-{BAND[1]} times "
+           "their gold count on the tuning articles; the spans SI regions add must reach it too: "
+           + ", ".join(f"{BY_ID[t].name.lower()} {v}" for t, v in sorted(d["flc_technique_thresholds"].items()))
+           + ")"
            + (f", extended over tokens scoring at least {d['flc_extent']}" if d.get("flc_extent") else "")
            + (f", the {d.get('flc_vote', 'span')} voting with weight {d['flc_span_weight']}"
               if d.get("flc_span_weight") else "") if d.get("flc_source") == "tokens" else "")
@@ -92,8 +99,15 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            if d.get("flc_region_vote") is not None else "")
         + (f"; a technique span or SI region whose words occur {d['flc_repetition_count']} or more times in the "
            "article also gets a Repetition span" if d.get("flc_repetition_count", 1000) < 1000 else "")
-        + f"; sentence scores calibrated by Platt scaling (a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); "
-        f"a sentence counts as using a technique at score >= {d['sentence_threshold']:.3f}. The article score "
+        + (f"; given spans (task TC) classified by the span head's probabilities blended geometrically with "
+           f"the verifier's (weight {d['tc_verifier_weight']})" if d.get("tc_verifier_weight") else "")
+        + (f"; sentence scores calibrated by Platt scaling (a={d['sentence_a']:.3f}, b={d['sentence_b']:.3f}); "
+           if not (d.get("sentence_token_coef") or d.get("sentence_technique_coef")) else
+           "; sentence scores from a logistic model over the sentence head's logit "
+           f"({d['sentence_a']:.3f}), the logit of the sentence's highest span-token probability "
+           f"({d['sentence_token_coef']:.3f}) and of its highest technique-token probability "
+           f"({d['sentence_technique_coef']:.3f}), intercept {d['sentence_b']:.3f}; ")
+        + f"a sentence counts as using a technique at score >= {d['sentence_threshold']:.3f}. The article score "
         "is the mean sentence score. A Repetition span must have its words occur again in the article.",
         "- Spans widen to whole words and never cross a blank line; technique spans do not end on a function "
         "word such as 'of' or 'to'.",

@@ -182,7 +182,7 @@ def fold_figures(outputs, indices: list[int], settings: DecodeSettings, sentence
     for i in indices:
         labels = outputs.dev[i].sentence_labels
         if len(labels):
-            scores.append(float(sentence_probs(outputs.outputs[i].sentence_logits, settings).mean()))
+            scores.append(float(sentence_probs(outputs.outputs[i], settings).mean()))
             shares.append(float(labels.mean()))
     figures["spearman"] = spearman(scores, shares)
     gold, predicted = flc_labels(outputs, indices, settings)

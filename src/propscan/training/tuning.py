@@ -25,11 +25,14 @@ from propscan.detect.decode import (
     decode,
     network_outputs,
     rank_techniques,
+    sentence_features,
     sentence_probs,
+    sentence_probs_of,
     si_regions,
+    tc_probs,
 )
 from propscan.detect.network import repeat_count
-from propscan.metrics import flc_score, si_score, tc_score
+from propscan.metrics import f1_of_sums, flc_score, flc_sums, si_score, tc_score
 from propscan.taxonomy import TECHNIQUE_IDS
 
 THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -46,6 +49,15 @@ FLC_REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no Repetition spans from rec
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
+TC_VERIFIER_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+# Each technique's own threshold for its token runs, and for Repetition whether recurring words add spans.
+TECHNIQUE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.325, 0.35, 0.375, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+TECHNIQUE_REPETITION_COUNTS = (1000, 2, 3, 4, 5)
+# The most frequent techniques must come out about as often as they occur: predicted spans within
+# this band of the gold count on the tuning articles (narrower than the 0.67-1.5 the figures are held
+# to, which are measured on other articles), where a threshold on the grid reaches it.
+BANDED_TECHNIQUES = 6
+BAND = (0.8, 1.25)
 
 
 class DevOutputs:
@@ -56,7 +68,7 @@ class DevOutputs:
         self.dev = dev
         self.net = net
         self.outputs: list[NetworkOutputs] = []
-        self.gold_tc_probs, self.gold_tc_counts = [], []
+        self.gold_tc_probs, self.gold_tc_verifier, self.gold_tc_counts = [], [], []
         with torch.inference_mode():
             states = net.encode_windows([a.prep.enc for a in dev])  # as the detector does
         for article, h in zip(dev, states, strict=True):
@@ -64,6 +76,7 @@ class DevOutputs:
             self.outputs.append(outputs)
             spans = [(s, e) for s, e, _ in article.tc]
             self.gold_tc_probs.append(outputs.span_probs(spans, "span"))
+            self.gold_tc_verifier.append(outputs.span_probs(spans, "verifier") if net.verifiers is not None else None)
             self.gold_tc_counts.append([repeat_count(article.doc.text[s:e], article.prep.normalized)
                                         for s, e in spans])
 
@@ -78,6 +91,7 @@ class DevOutputs:
         pooled.dev = [a for part in parts for a in part.dev]
         pooled.outputs = [o for part in parts for o in part.outputs]
         pooled.gold_tc_probs = [p for part in parts for p in part.gold_tc_probs]
+        pooled.gold_tc_verifier = [p for part in parts for p in part.gold_tc_verifier]
         pooled.gold_tc_counts = [c for part in parts for c in part.gold_tc_counts]
         return pooled
 
@@ -98,7 +112,8 @@ def tc_predictions(outputs: DevOutputs, indices, settings: DecodeSettings) -> tu
     for i in indices:
         article = outputs.dev[i]
         seen: Counter = Counter()
-        for (s, e, t), p, count in zip(article.tc, outputs.gold_tc_probs[i], outputs.gold_tc_counts[i], strict=True):
+        probs = tc_probs(outputs.gold_tc_probs[i], outputs.gold_tc_verifier[i], settings)
+        for (s, e, t), p, count in zip(article.tc, probs, outputs.gold_tc_counts[i], strict=True):
             rank = seen[(s, e)]
             seen[(s, e)] += 1
             gold.append((article.id, t, s, e))
@@ -130,23 +145,21 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     """The sentence calibration and threshold, then settings that maximise SI F1, TC F1 and FLC F1."""
-    logits = np.concatenate([outputs.outputs[i].sentence_logits for i in indices])
-    labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
-    a, b = fit_platt(logits, labels)
-    probs = sentence_probs(logits, DecodeSettings(sentence_a=a, sentence_b=b))
-    threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
+    sentence, threshold = tune_sentences(outputs, indices)
     has_techniques = outputs.has_technique_tokens
     weights = SI_TECHNIQUE_WEIGHTS if has_techniques else (0.0,)
     tuned = []
     for v in weights:  # for each lean on the technique head: the span settings, then the sentence blend
-        grid = [DecodeSettings(threshold=t, max_gap=g, min_chars=m, sentence_a=a, sentence_b=b, si_technique_weight=v)
+        grid = [sentence.model_copy(update={"threshold": t, "max_gap": g, "min_chars": m, "si_technique_weight": v})
                 for t, g, m in itertools.product(THRESHOLDS, GAPS, MIN_CHARS)]
         best = max(grid, key=lambda s: si_f1(outputs, indices, s))
         blends = [best.model_copy(update={"threshold": t, "sentence_weight": w})
                   for t, w in itertools.product(THRESHOLDS, SENTENCE_WEIGHTS)]
         tuned.append(max(blends, key=lambda s: si_f1(outputs, indices, s)))
     best = max(tuned, key=lambda s: si_f1(outputs, indices, s))
-    best = max((best.model_copy(update={"repetition_count": c}) for c in REPETITION_COUNTS),
+    tc_weights = TC_VERIFIER_WEIGHTS if outputs.net.verifiers is not None else (0.0,)
+    best = max((best.model_copy(update={"repetition_count": c, "tc_verifier_weight": w})
+                for w, c in itertools.product(tc_weights, REPETITION_COUNTS)),
                key=lambda s: tc_score(*tc_predictions(outputs, indices, s)).f1)
     candidates = [best.model_copy(update={"second_technique": x}) for x in SECOND]
     if has_techniques:
@@ -167,7 +180,80 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
                    key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
         best = max((best.model_copy(update={"flc_repetition_count": c}) for c in FLC_REPETITION_COUNTS),
                    key=lambda s: flc_score(*flc_labels(outputs, indices, s)).f1)
+        best = technique_thresholds(outputs, indices, best)
     return best, float(threshold)
+
+
+def tune_sentences(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
+    """The sentence score's calibration (the sentence head alone, or with the token heads' evidence,
+    whichever gives the better sentence-level F1 here) and its threshold."""
+    features = np.vstack([sentence_features(outputs.outputs[i]) for i in indices])
+    labels = np.concatenate([outputs.dev[i].sentence_labels for i in indices])
+    a, b = fit_platt(features[:, 0], labels)
+    options = [DecodeSettings(sentence_a=a, sentence_b=b)]
+    if outputs.has_technique_tokens and len(set(labels.tolist())) == 2:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=100.0, max_iter=1000).fit(features, labels)
+        a, c, d = (float(x) for x in model.coef_[0])
+        options.append(DecodeSettings(sentence_a=a, sentence_b=float(model.intercept_[0]), sentence_token_coef=c,
+                                      sentence_technique_coef=d))
+    scored = []
+    for option in options:
+        probs = sentence_probs_of(features, option)
+        threshold = max(np.arange(0.2, 0.71, 0.025), key=lambda t: _f1(probs >= t, labels > 0.5))
+        scored.append((_f1(probs >= threshold, labels > 0.5), option, float(threshold)))
+    _, option, threshold = max(scored, key=lambda x: x[0])  # the sentence head alone on a tie
+    return option, threshold
+
+
+def technique_thresholds(outputs: DevOutputs, indices, settings: DecodeSettings) -> DecodeSettings:
+    """Each technique's own threshold (and for Repetition whether recurring words add spans), chosen
+    for FLC F1 with the ``BANDED_TECHNIQUES`` most frequent techniques held within ``BAND`` of their
+    gold count.
+
+    A technique's spans depend on its own threshold only, and the FLC scorer's sums add up across
+    techniques (``flc_sums``): each option is decoded once for every technique at once, and the
+    combination is chosen by coordinate ascent on the sums."""
+    gold = [(outputs.dev[i].id, t, s, e) for i in indices for s, e, t in outputs.dev[i].tc]
+    gold_counts = Counter(t for _, t, _, _ in gold)
+    options: dict[str, dict[tuple, tuple]] = {t: {} for t in TECHNIQUE_IDS}  # (threshold, count) -> (sums, n)
+    counts = (settings.flc_repetition_count, *TECHNIQUE_REPETITION_COUNTS)
+    for threshold, count in itertools.product(TECHNIQUE_THRESHOLDS, dict.fromkeys(counts)):
+        trial = settings.model_copy(update={"flc_technique_thresholds": dict.fromkeys(TECHNIQUE_IDS, threshold),
+                                            "flc_repetition_count": count})
+        _, predicted = flc_labels(outputs, indices, trial)
+        sums = flc_sums(gold, predicted)
+        found = Counter(t for _, t, _, _ in predicted)
+        for t in TECHNIQUE_IDS:
+            if t == "Repetition" or count == settings.flc_repetition_count:
+                options[t][(threshold, count)] = (sums[t], found[t])
+    frequent = [t for t, _ in gold_counts.most_common(BANDED_TECHNIQUES)]
+
+    def allowed(t: str) -> list[tuple]:
+        keys = list(options[t])
+        if t not in frequent:
+            return keys
+        ratio = {k: options[t][k][1] / gold_counts[t] for k in keys}
+        inside = [k for k in keys if BAND[0] <= ratio[k] <= BAND[1]]
+        if inside:
+            return inside
+        distance = {k: abs(np.log(max(ratio[k], 1e-3)) - np.log(BAND[0] if ratio[k] < BAND[0] else BAND[1]))
+                    for k in keys}
+        closest = min(distance.values())
+        return [k for k in keys if distance[k] <= closest + 1e-9]
+
+    start = (settings.flc_threshold, settings.flc_repetition_count)
+    chosen = {t: start if start in allowed(t) else allowed(t)[0] for t in TECHNIQUE_IDS}
+    for _ in range(3):
+        for t in TECHNIQUE_IDS:
+            def f1_with(key, t=t):
+                return f1_of_sums(options[u][key if u == t else chosen[u]][0] for u in TECHNIQUE_IDS)
+            chosen[t] = max(allowed(t), key=lambda k: (f1_with(k), k == chosen[t]))
+    # Every technique gets its threshold, as each was measured: with one of its own, the spans SI
+    # regions add for it must reach it too.
+    return settings.model_copy(update={"flc_technique_thresholds": {t: float(k[0]) for t, k in chosen.items()},
+                                       "flc_repetition_count": int(chosen["Repetition"][1])})
 
 
 def _f1(pred: np.ndarray, gold: np.ndarray) -> float:
@@ -184,7 +270,7 @@ def evaluate(outputs: DevOutputs, indices, settings: DecodeSettings, sentence_th
     flc = flc_score(*flc_labels(outputs, indices, settings))
     sentence_pred, sentence_gold, errors = [], [], []
     for i in indices:
-        probs = sentence_probs(outputs.outputs[i].sentence_logits, settings)
+        probs = sentence_probs(outputs.outputs[i], settings)
         labels = outputs.dev[i].sentence_labels
         sentence_pred.append(probs >= sentence_threshold)
         sentence_gold.append(labels > 0.5)
