@@ -79,3 +79,15 @@ def test_the_shipped_model_reports_precision_first_and_shows_more_when_asked(low
         start = text.index(fact)
         end = text.index("\n", start)
         assert not [s for s in everything["spans"] if start <= s["start"] < end], fact
+
+
+def test_the_help_names_the_shipped_models_own_threshold():
+    import re
+
+    from propscan.detect.detector import CONFIG_FILE, WEIGHTS_DIR
+
+    shipped = json.loads((WEIGHTS_DIR / CONFIG_FILE).read_text())["calibration"]["default_min_confidence"]
+    shown = subprocess.run([sys.executable, "-m", "propscan.cli", "analyze", "--help"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}, check=True).stdout
+    stated = re.findall(r"precision-first threshold[ ,(]+(\d\.\d\d)", " ".join(shown.split()))
+    assert stated and all(float(x) == pytest.approx(shipped) for x in stated), stated

@@ -14,6 +14,21 @@ import typer
 
 from propscan.errors import PropscanError
 
+
+def _shipped_min_confidence() -> str:
+    """The shipped model's precision-first threshold, as its configuration gives it (read without loading
+    the model), for the help texts; "?" when the model files are missing."""
+    import json
+
+    try:
+        config = json.loads((Path(__file__).parent / "weights" / "propaganda.json").read_text())
+        return f"{float(config['calibration']['default_min_confidence']):.2f}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
+
+
+SHIPPED_MIN_CONFIDENCE = _shipped_min_confidence()
+
 app = typer.Typer(
     name="propscan",
     help="Find where a news article manipulates its reader: propaganda spans, techniques, scores "
@@ -53,7 +68,8 @@ def analyze(
         show_default=False)] = None,
     min_confidence: Annotated[float | None, typer.Option(
         "--min-confidence", min=0.0, max=1.0, help="Show spans from this confidence on (the calibrated probability "
-        "that a span is right) \\[default: the model's precision-first threshold, 0.35 for the shipped model]; "
+        "that a span is right) \\[default: the model's precision-first threshold, "
+        f"{SHIPPED_MIN_CONFIDENCE} for the shipped model]; "
         "0 shows every span the model decoded.", show_default=False)] = None,
 ) -> None:
     """Analyze articles and show their propaganda techniques.
@@ -75,8 +91,9 @@ def analyze(
         3  LL     Loaded language          0.49  “on a crumbling”
 
     A span's confidence is the calibrated probability that it is right;
-    spans under the model's precision-first threshold (0.35) are counted
-    but not shown unless --min-confidence goes lower.
+    spans under the model's precision-first threshold ({threshold} for the
+    shipped model) are counted but not shown unless --min-confidence goes
+    lower.
 
     Inputs that cannot be read are reported on stderr, one line each, and
     the others are analyzed; the exit status is 1 when any failed.
@@ -115,6 +132,10 @@ def analyze(
         return
     if failures:
         raise typer.Exit(1)
+
+
+# Typer reads the docstring when the command line is parsed: the threshold is the shipped model's own.
+analyze.__doc__ = (analyze.__doc__ or "").replace("{threshold}", SHIPPED_MIN_CONFIDENCE)
 
 
 @app.command()
