@@ -209,7 +209,8 @@ def calibration_section(c: dict) -> list[str]:
         "| shown from | spans | SI precision | SI recall | FLC precision | FLC recall | FLC F1 |",
         "|---|---|---|---|---|---|---|",
         *(f"| {b['threshold']:.2f} | {b['spans']} | {_f(b['si_precision'])} | {_f(b['si_recall'])} "
-          f"| {_f(b['flc_precision'])} | {_f(b['flc_recall'])} | {_f(b['flc_f1'])} |" for b in c["by_threshold"]),
+          f"| {_f(b['flc_precision'])} | {_f(b['flc_recall'])} | {_f(b['flc_f1'])} |" for b in c["by_threshold"]
+          if round(b["threshold"] * 100) % 5 == 0 or b["threshold"] == c["default_min_confidence"]),
         "",
         f"`propscan analyze`, the web page and the API show spans from confidence "
         f"{c['default_min_confidence']:.2f} by default (`--min-confidence` and the page's slider go lower); "

@@ -58,6 +58,11 @@ TECHNIQUE_REPETITION_COUNTS = (1000, 2, 3, 4, 5)
 # to, which are measured on other articles), where a threshold on the grid reaches it.
 BANDED_TECHNIQUES = 6
 BAND = (0.8, 1.25)
+# Every other technique with at least RARE_GOLD gold spans among the tuning articles keeps a threshold
+# at which it comes out at least RARE_SHARE times its gold count (with the F1-optimal thresholds,
+# whataboutism came out nowhere in 296 articles: no reader would ever see it).
+RARE_GOLD = 20
+RARE_SHARE = 0.05
 
 
 class DevOutputs:
@@ -238,7 +243,8 @@ def _fit_sentences(features: np.ndarray, labels: np.ndarray, columns: tuple[int,
 def technique_thresholds(outputs: DevOutputs, indices, settings: DecodeSettings) -> DecodeSettings:
     """Each technique's own threshold (and for Repetition whether recurring words add spans), chosen
     for FLC F1 with the ``BANDED_TECHNIQUES`` most frequent techniques held within ``BAND`` of their
-    gold count.
+    gold count and the others (from ``RARE_GOLD`` gold spans) coming out at least ``RARE_SHARE`` times
+    as often as they occur.
 
     A technique's spans depend on its own threshold only, and the FLC scorer's sums add up across
     techniques (``flc_sums``): each option is decoded once for every technique at once, and the
@@ -261,7 +267,12 @@ def technique_thresholds(outputs: DevOutputs, indices, settings: DecodeSettings)
     def allowed(t: str) -> list[tuple]:
         keys = list(options[t])
         if t not in frequent:
-            return keys
+            if gold_counts[t] < RARE_GOLD:
+                return keys
+            least = max(1, int(np.ceil(RARE_SHARE * gold_counts[t])))
+            enough = [k for k in keys if options[t][k][1] >= least]
+            most = max(options[t][k][1] for k in keys)
+            return enough or [k for k in keys if options[t][k][1] == most]
         ratio = {k: options[t][k][1] / gold_counts[t] for k in keys}
         inside = [k for k in keys if BAND[0] <= ratio[k] <= BAND[1]]
         if inside:
