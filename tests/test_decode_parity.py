@@ -90,9 +90,11 @@ def test_a_techniques_own_threshold_decides_only_its_own_spans(shipped, dev):
     from propscan.training.tuning import flc_labels
 
     corpus, outputs = dev
-    base = shipped.settings.model_copy(update={"flc_threshold": 0.3})
+    # Repetition spans from recurring words (flc_repetition_count) may cover any technique's span: off here.
+    base = shipped.settings.model_copy(update={"flc_threshold": 0.3, "flc_repetition_count": 1000})
     _, before = flc_labels(outputs, range(len(corpus)), base)
-    stricter = base.model_copy(update={"flc_technique_thresholds": {"Loaded_Language": 0.99}})
+    stricter = base.model_copy(update={"flc_technique_thresholds": {**base.flc_technique_thresholds,
+                                                                    "Loaded_Language": 0.99}})
     _, after = flc_labels(outputs, range(len(corpus)), stricter)
     assert Counter(x[1] for x in before)["Loaded_Language"] > 0
     assert [x for x in before if x[1] != "Loaded_Language"] == [x for x in after if x[1] != "Loaded_Language"]
