@@ -188,8 +188,8 @@ def test_no_color_on_a_terminal_writes_the_plain_report(article_file, analysis, 
 def test_help_shows_an_example_and_the_output_options():
     result = _propscan("analyze", "--help")
     assert result.returncode == 0
-    for words in ("--json", "--no-color", "NO_COLOR", "[1:LL [2:NC Reckless council bureaucrats]2 gamble]1",
-                  "[n:TAG", "[default: 5000000]"):
+    for words in ("--json", "--no-color", "NO_COLOR", "[1:NC Reckless council bureaucrats]1 gamble",
+                  "[1:LL [2:NC ...]2 gamble]1", "[n:TAG", "[default: 5000000]"):
         assert words in result.stdout
 
 

@@ -81,14 +81,16 @@ def analyze(
     so nested and overlapping spans stay unambiguous, and a numbered legend
     lists each span's technique, confidence and text. --json prints one JSON
     object per article instead. Among the lines of the plain report of the
-    shipped example (propscan analyze examples/harbour-bridge.txt | cat),
-    the first folded here:
+    shipped example with every span shown (propscan analyze
+    examples/harbour-bridge.txt --min-confidence 0 | cat), the first:
 
-      \\[1:LL \\[2:NC Reckless council bureaucrats]2 gamble]1 our town's future
-        \\[3:LL on a crumbling]3 bridge
+      \\[1:NC Reckless council bureaucrats]1 gamble our town's future
+        \\[2:LL on a crumbling]2 bridge
       ...
-        2  NC     Name calling / labeling  0.75  “Reckless council bureaucrats”
-        3  LL     Loaded language          0.49  “on a crumbling”
+        1  NC     Name calling / labeling  0.53  “Reckless council bureaucrats”
+        2  LL     Loaded language          0.28  “on a crumbling”
+
+    A span inside another keeps both markers: \\[1:LL \\[2:NC ...]2 gamble]1.
 
     A span's confidence is the calibrated probability that it is right;
     spans under the model's precision-first threshold ({threshold} for the
