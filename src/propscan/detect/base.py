@@ -7,6 +7,7 @@ FLC) and a calibrated probability per sentence. ``classify`` labels given spans 
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -53,3 +54,13 @@ class Detector(Protocol):
     def classify(self, doc: DetectInput, spans: Sequence[tuple[int, int]]) -> list[list[tuple[str, float]]]:
         """For each span, the techniques ranked from most to least likely, with probabilities."""
         ...
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the C allocator back to the system (glibc's malloc_trim; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return
+    trim(0)

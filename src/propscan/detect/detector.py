@@ -7,7 +7,6 @@ layers are quantized to int8 for speed on CPU.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import threading
 import warnings
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from propscan.detect.base import DetectInput, Detection, Region, TechniqueSpan
+from propscan.detect.base import DetectInput, Detection, Region, TechniqueSpan, release_freed_memory
 from propscan.detect.calibration import Calibrator, SpanContext, span_repeats
 from propscan.detect.calibration import span_features as calibration_features
 from propscan.detect.decode import (
@@ -76,14 +75,6 @@ def quantize_int8(net: PropagandaNet) -> PropagandaNet:
 TRIM_AFTER_WINDOWS = 64
 
 
-def release_freed_memory() -> None:
-    """Hand memory freed by the C allocator back to the system (glibc's malloc_trim; elsewhere a no-op)."""
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError, TypeError):
-        return
-    trim(0)
 
 
 class TrainedDetector:
