@@ -220,9 +220,14 @@ def decode(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) ->
     """Regions, technique spans (less Repetition that does not recur) and sentence scores."""
     regions = si_regions(prep, outputs, settings)
     spans = only_recurring_repetition(prep, _technique_spans(prep, outputs, regions, settings), outputs.memo)
-    scores = outputs.memoized(("sentences", *_sentence_key(settings)), lambda: [
-        round(float(x), 4) for x in sentence_probs(outputs, settings)])
-    return Decoded(regions, spans, list(scores))
+    scores = [round(float(x), 4) for x in sentence_scores(outputs, settings)]
+    return Decoded(regions, spans, scores)
+
+
+def sentence_scores(outputs: NetworkOutputs, settings: DecodeSettings) -> np.ndarray:
+    """``sentence_probs``, computed once per calibration for a document (the SI regions and the
+    reported sentence scores both read them)."""
+    return outputs.memoized(("sentences", *_sentence_key(settings)), lambda: sentence_probs(outputs, settings))
 
 
 def _sentence_key(s: DecodeSettings) -> tuple:
@@ -236,7 +241,7 @@ def _region_key(s: DecodeSettings) -> tuple:
 def si_regions(prep: Prepared, outputs: NetworkOutputs, settings: DecodeSettings) -> list[Region]:
     """The SI regions (task SI): ``decode_regions`` on the token heads' outputs."""
     return outputs.memoized(("regions", *_region_key(settings)), lambda: decode_regions(
-        prep, outputs.inside, settings, sentence_probs(outputs, settings), outputs.technique_token_probs))
+        prep, outputs.inside, settings, sentence_scores(outputs, settings), outputs.technique_token_probs))
 
 
 def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Region],

@@ -264,7 +264,7 @@ def technique_thresholds(outputs: DevOutputs, indices, settings: DecodeSettings)
                 options[t][(threshold, count)] = (sums[t], found[t])
     frequent = [t for t, _ in gold_counts.most_common(BANDED_TECHNIQUES)]
 
-    def allowed(t: str) -> list[tuple]:
+    def allowed_keys(t: str) -> list[tuple]:
         keys = list(options[t])
         if t not in frequent:
             if gold_counts[t] < RARE_GOLD:
@@ -282,13 +282,14 @@ def technique_thresholds(outputs: DevOutputs, indices, settings: DecodeSettings)
         closest = min(distance.values())
         return [k for k in keys if distance[k] <= closest + 1e-9]
 
+    allowed = {t: allowed_keys(t) for t in TECHNIQUE_IDS}
     start = (settings.flc_threshold, settings.flc_repetition_count)
-    chosen = {t: start if start in allowed(t) else allowed(t)[0] for t in TECHNIQUE_IDS}
+    chosen = {t: start if start in allowed[t] else allowed[t][0] for t in TECHNIQUE_IDS}
     for _ in range(3):
         for t in TECHNIQUE_IDS:
             def f1_with(key, t=t):
                 return f1_of_sums(options[u][key if u == t else chosen[u]][0] for u in TECHNIQUE_IDS)
-            chosen[t] = max(allowed(t), key=lambda k: (f1_with(k), k == chosen[t]))
+            chosen[t] = max(allowed[t], key=lambda k: (f1_with(k), k == chosen[t]))
     # Every technique gets its threshold, as each was measured: with one of its own, the spans SI
     # regions add for it must reach it too.
     return settings.model_copy(update={"flc_technique_thresholds": {t: float(k[0]) for t, k in chosen.items()},
