@@ -48,6 +48,9 @@ LARGE_REPEATS = 1024
 # Linear time grows 2x per doubling and 8x from 128 to 1,024 repeats; allow 3x that for noise and
 # per-call overheads. Backtracking grows 4x or more per doubling, 64x or more over the 8x step.
 SLACK = 3
+# Below this much CPU time a call is mostly overhead and cache, and a loaded machine can make one
+# take ten times another at one or two repeats; backtracking shows at the larger sizes, far above it.
+NOISE_FLOOR = 50e-6
 
 
 def _cpu_seconds(work: Callable[[str], object], text: str) -> float:
@@ -79,6 +82,8 @@ def growth_problem(work: Callable[[str], object], prefix: str, unit: str, suffix
 
     sizes = [*SMALL_REPEATS, LARGE_REPEATS]
     for small, large in zip(sizes, sizes[1:], strict=False):
+        if seconds(large) < NOISE_FLOOR:
+            continue
         ratio = seconds(large) / seconds(small)
         if ratio > SLACK * large / small:
             ratio = seconds(large, again=True) / seconds(small, again=True)
