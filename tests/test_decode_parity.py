@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from propscan.detect.decode import DecodeSettings
-from propscan.detect.detector import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, TrainedDetector, shipped_model_exists
+from propscan.detect.detector import (
+    CONFIG_FILE,
+    ENCODER_FILE,
+    WEIGHTS_DIR,
+    WEIGHTS_FILE,
+    TrainedDetector,
+    shipped_model_exists,
+)
 from propscan.errors import PropscanError
 
 PTC = Path(__file__).parent / "fixtures" / "ptc"  # six short made-up articles with their labels
@@ -170,6 +177,7 @@ def _model_with_decode(tmp_path: Path, **decode) -> Path:
     config["decode"].update(decode)
     (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
     (tmp_path / WEIGHTS_FILE).write_bytes(b"")
+    (tmp_path / ENCODER_FILE).write_bytes(b"")
     return tmp_path
 
 

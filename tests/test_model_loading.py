@@ -43,11 +43,18 @@ def test_no_trained_weights_is_one_line_naming_the_files_and_the_lexicon_switch(
     assert result.stdout == ""
 
 
-def test_corrupt_trained_weights_are_one_line(stance_only):
-    shutil.copy(SHIPPED_WEIGHTS_DIR / "propaganda.json", stance_only)
-    (stance_only / "propaganda.safetensors").write_bytes(b"not a safetensors file")
+@pytest.mark.parametrize("corrupt", ["propaganda.safetensors", "propaganda-encoder.onnx"])
+def test_corrupt_trained_weights_are_one_line(stance_only, corrupt):
+    for name in ("propaganda.json", "propaganda.safetensors", "propaganda-encoder.onnx"):
+        shutil.copy(SHIPPED_WEIGHTS_DIR / name, stance_only)
+    (stance_only / corrupt).write_bytes(b"not a model file")
     result = run_cli("analyze", str(EXAMPLE), PROPSCAN_WEIGHTS_DIR=str(stance_only), PROPSCAN_MODEL="trained")
     assert_one_line_error(result, "cannot be loaded", "PROPSCAN_MODEL=lexicon")
+
+
+def test_onnx_runtime_that_cannot_be_imported_is_one_line():
+    result = run_cli("analyze", str(EXAMPLE), blocked=("onnxruntime",), PROPSCAN_MODEL="trained")
+    assert_one_line_error(result, "onnxruntime", "cannot be loaded", "reinstall propscan", "PROPSCAN_MODEL=lexicon")
 
 
 def test_torch_that_cannot_be_imported_is_one_line():
@@ -84,10 +91,10 @@ def test_the_python_api_raises_a_propscan_error(tmp_path, monkeypatch):
 
 def test_check_models_says_the_same_without_loading(tmp_path, monkeypatch, stance_only):
     from propscan.detect import check_models
-    from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
+    from propscan.detect.detector import CONFIG_FILE, ENCODER_FILE, WEIGHTS_FILE
 
     monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(tmp_path))
-    with pytest.raises(propscan.PropscanError, match=f"{WEIGHTS_FILE} and {CONFIG_FILE} missing"):
+    with pytest.raises(propscan.PropscanError, match=f"{WEIGHTS_FILE} and {CONFIG_FILE} and {ENCODER_FILE} missing"):
         check_models("trained")
     with pytest.raises(propscan.PropscanError, match="no headline checker"):
         check_models("lexicon")
@@ -97,6 +104,10 @@ def test_check_models_says_the_same_without_loading(tmp_path, monkeypatch, stanc
     check_models("lexicon")
     monkeypatch.delenv("PROPSCAN_WEIGHTS_DIR")
     check_models("trained")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(propscan.PropscanError, match="'onnxruntime'.*reinstall propscan"):
+        check_models("trained")
+    check_models("lexicon")  # the word-list detector needs no ONNX Runtime
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(propscan.PropscanError, match="'transformers'"):
         check_models("trained")

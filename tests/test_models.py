@@ -187,15 +187,32 @@ def test_technique_spans_reach_down_to_the_extent_and_weak_runs_are_dropped():
     assert all("rained" not in span for span in found(extent=0.2))  # mean 0.3 < 0.5: dropped
 
 
-def test_quantization_scales_per_channel_and_keeps_the_wide_range_layer_in_float(tiny_model):
+def test_the_encoder_runs_in_onnx_runtime_int8_per_channel_but_the_wide_range_layer(tiny_model):
+    import numpy as np
+    import onnx
     import torch
 
+    from propscan.detect.prepare import prepare
+    from propscan.detect.runtime import ENCODER_FILE, OnnxEncoder
+    from propscan.training.propaganda import as_input
+
+    graph = onnx.load(str(tiny_model[0] / ENCODER_FILE)).graph
+    assert "MatMulInteger" in {node.op_type for node in graph.node}
+    kept_float = [node.name for node in graph.node if node.op_type == "MatMul" and "layer.0/output/dense" in node.name]
+    assert len(kept_float) == 1  # in FLOAT_LAYERS
+    scales = [init for init in graph.initializer if init.name.endswith("_scale")]
+    assert scales and all(len(init.dims) == 1 and init.dims[0] > 1 for init in scales)  # one per output channel
+    assert all(30522 not in init.dims for init in graph.initializer)  # the word embeddings stay in torch
+
     detector = TrainedDetector.load(tiny_model[0])
-    layer = detector.net.encoder.encoder.layer[0]
-    assert type(layer.output.dense) is torch.nn.Linear  # in FLOAT_LAYERS
-    quantized = layer.intermediate.dense
-    assert quantized.weight().qscheme() == torch.per_channel_affine
+    assert isinstance(detector.net.encoder, OnnxEncoder)
     assert type(detector.net.token_head) is torch.nn.Linear  # heads stay in float32
+    float32 = TrainedDetector.load(tiny_model[0], quantize=False)
+    (enc,) = [prepare(detector.tokenizer, as_input(SAMPLE.read_text(encoding="utf-8"))).enc]
+    with torch.inference_mode():
+        (int8,), (exact,) = detector.net.encode_windows([enc]), float32.net.encode_windows([enc])
+    cosine = torch.nn.functional.cosine_similarity(int8, exact, dim=1).numpy()
+    assert int8.shape == exact.shape and float(np.mean(cosine)) > 0.99
 
 
 def test_an_articles_result_does_not_depend_on_what_it_is_analyzed_with(tiny_model):

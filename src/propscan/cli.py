@@ -85,10 +85,10 @@ def analyze(
     examples/harbour-bridge.txt --min-confidence 0 | cat), the first:
 
       \\[1:NC Reckless council bureaucrats]1 gamble our town's future
-        \\[2:LL on a crumbling]2 bridge
+        \\[2:LL on a crumbling bridge]2
       ...
-        1  NC     Name calling / labeling  0.53  “Reckless council bureaucrats”
-        2  LL     Loaded language          0.28  “on a crumbling”
+        1  NC     Name calling / labeling  0.61  “Reckless council bureaucrats”
+        2  LL     Loaded language          0.41  “on a crumbling bridge”
 
     A span inside another keeps both markers: \\[1:LL \\[2:NC ...]2 gamble]1.
 

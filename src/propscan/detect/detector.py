@@ -1,15 +1,14 @@
 """The trained detector: the fine-tuned network read through ``decode``, with calibrated confidences.
 
 Weights are the fine-tuned encoder layers and heads (float16 safetensors, ``propscan/weights``);
-the embeddings and tokenizer come unchanged from the pretrained package. At load time the linear
-layers are quantized to int8 for speed on CPU.
+the embeddings and tokenizer come unchanged from the pretrained package. The encoder runs in int8
+under ONNX Runtime, from the graph training wrote beside the weights (``detect.runtime``).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from propscan.detect.decode import (
 from propscan.detect.encoder import load_base_encoder, load_tokenizer
 from propscan.detect.network import PropagandaNet, repeat_count
 from propscan.detect.prepare import Prepared, prepare
+from propscan.detect.runtime import ENCODER_FILE, OnnxEncoder
 from propscan.taxonomy import TECHNIQUE_IDS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -39,33 +39,7 @@ CONFIG_FILE = "propaganda.json"
 
 
 def shipped_model_exists(directory: Path = WEIGHTS_DIR) -> bool:
-    return (directory / WEIGHTS_FILE).exists() and (directory / CONFIG_FILE).exists()
-
-
-# The first layer's feed-forward output reads activations whose largest value is about 150 times
-# their mean, the widest range in the encoder; with one int8 scale per batch they lose most of their
-# precision, so that layer stays in float32 (on the development split: FLC F1 0.244 rather than
-# 0.233, at no measurable cost in speed).
-FLOAT_LAYERS = frozenset({"encoder.layer.0.output.dense"})  # names within the BertModel
-
-
-def quantize_int8(net: PropagandaNet) -> PropagandaNet:
-    """The encoder's linear layers in int8 (dynamic quantization, a scale per output channel).
-
-    About 1.5 times faster on CPU than float32. A scale per output channel, rather than one per
-    weight matrix, keeps the development figures close to float32's; the heads are small and stay in
-    float32, as do the ``FLOAT_LAYERS``.
-    """
-    from torch.ao.quantization import per_channel_dynamic_qconfig
-
-    layers = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in net.encoder.named_modules()
-              if isinstance(module, torch.nn.Linear) and name not in FLOAT_LAYERS}
-    with warnings.catch_warnings():
-        # torch marks eager-mode quantization as deprecated in favour of torchao; it still works
-        # and needs no extra dependency.
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(net, layers, dtype=torch.qint8)
-
+    return all((directory / name).exists() for name in (WEIGHTS_FILE, CONFIG_FILE, ENCODER_FILE))
 
 
 # Each window's activations are freed once its states are joined, but the C allocator keeps the
@@ -107,7 +81,12 @@ class TrainedDetector:
             raise RuntimeError(f"model files do not match the network: {unexpected or missing}")
         net.eval()
         if quantize:
-            net = quantize_int8(net)
+            # int8, as training tuned and calibrated it: the graph beside the weights (the float
+            # layers stay for ``quantize=False``, the float32 network training measures against).
+            encoder_file = directory / ENCODER_FILE
+            if not encoder_file.is_file():
+                raise FileNotFoundError(f"model folder {directory} has no {ENCODER_FILE}")
+            net.encoder = OnnxEncoder(encoder_file, net.encoder.embeddings.word_embeddings, net.encoder.config)
         calibrator = Calibrator.from_config(config["calibration"]) if "calibration" in config else None
         return cls(net, load_tokenizer(), settings, config.get("name"), calibrator)
 

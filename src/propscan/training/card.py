@@ -111,8 +111,9 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         "is the mean sentence score. A Repetition span must have its words occur again in the article.",
         "- Spans widen to whole words and never cross a blank line; technique spans do not end on a function "
         "word such as 'of' or 'to'.",
-        "- Shipped as float16 safetensors of everything but the embeddings; the encoder's linear layers are "
-        "quantized to int8 when loaded, as they were when the figures were measured.",
+        "- Shipped as float16 safetensors of everything but the embeddings, and the encoder after its word "
+        "embeddings as an ONNX graph whose matrix products are int8 (a scale per output channel; the first "
+        "layer's feed-forward output stays float32), run by ONNX Runtime, as when the figures were measured.",
         "",
         "## Cross-validated figures",
         f"{figures['k']} folds over {figures['articles']} articles; `propscan predict`'s decoding (every decoded "
@@ -170,7 +171,7 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         "not a verdict.",
         "- The decoded spans move with small numeric changes (int8 against float32, another CPU's rounding): "
         "a span near a decoding threshold may come or go, so figures hold for the runtime they were measured "
-        "in (int8, as shipped).",
+        "in (ONNX Runtime int8, as shipped).",
         "",
     ]
     path = out_dir / "MODEL_CARD.md"

@@ -221,12 +221,14 @@ def evaluate_folds(out_dir: Path, corpus: list[LabeledArticle], folds: list[list
     minutes), as they hold token states too large to keep."""
     from propscan.detect.detector import TrainedDetector
     from propscan.training.calibration import Candidate, candidates, fit_candidates
+    from propscan.training.export import ensure_int8_encoder
     from propscan.training.tuning import DevOutputs, tune
 
     started = time.time()
     by_id = {a.id: a for a in corpus}
     detectors, parts = [], []
     for k, fold in enumerate(folds):
+        ensure_int8_encoder(fold_dir(out_dir, k))  # a fold trained before the ONNX encoder shipped has none
         detector = TrainedDetector.load(fold_dir(out_dir, k))  # int8, as shipped
         detectors.append(detector)
         parts.append(DevOutputs(detector.net, [by_id[i] for i in fold]))
@@ -291,6 +293,7 @@ def complete_final(out_dir: Path, figures: dict) -> None:
     cross-validated figures beside it and the model card written from them. Copying the folder's files
     into ``propscan/weights`` ships it."""
     from propscan.training.card import write_card
+    from propscan.training.export import ensure_int8_encoder
 
     directory = fold_dir(out_dir, FINAL)
     if not (directory / DONE_FILE).is_file():
@@ -305,6 +308,7 @@ def complete_final(out_dir: Path, figures: dict) -> None:
               "silver_articles": done["silver_articles"], "train_settings": config["train_settings"],
               "training_threads": done.get("threads")}
     (directory / FIGURES_FILE_SHIPPED).write_text(json.dumps(record, indent=2, default=float) + "\n")
+    ensure_int8_encoder(directory)
     write_card(record, config, directory)
 
 

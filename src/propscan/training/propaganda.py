@@ -17,6 +17,7 @@ import math
 import random
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,13 +27,15 @@ from torch import nn
 
 from propscan.detect.base import DetectInput
 from propscan.detect.decode import DecodeSettings, si_regions, technique_runs
-from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE, quantize_int8
+from propscan.detect.detector import CONFIG_FILE, WEIGHTS_FILE
 from propscan.detect.encoder import load_base_encoder, load_tokenizer
 from propscan.detect.network import PropagandaNet, verifier_head
 from propscan.detect.prepare import Prepared, prepare
+from propscan.detect.runtime import FLOAT_LAYERS
 from propscan.document import title_range
 from propscan.segment import sentence_ranges
 from propscan.taxonomy import TECHNIQUE_IDS
+from propscan.training.export import write_int8_encoder
 
 log = logging.getLogger("propscan.train")
 
@@ -264,11 +267,28 @@ def verifier_targets(article: LabeledArticle, spans: list[tuple[int, int]]) -> n
     return targets
 
 
+def quantize_int8(net: PropagandaNet) -> PropagandaNet:
+    """The encoder's linear layers in torch's dynamic int8 (a scale per output channel), but the
+    ``FLOAT_LAYERS``: what the verifier's training reads its inputs through.
+
+    The detector ran this until it moved to ONNX Runtime's int8 (``detect.runtime``); the recipe keeps
+    it, so that a fresh training reproduces the shipped network. torch marks eager-mode quantization
+    as deprecated in favour of torchao, and its warning is silenced here only.
+    """
+    from torch.ao.quantization import per_channel_dynamic_qconfig
+
+    layers = {f"encoder.{name}": per_channel_dynamic_qconfig for name, module in net.encoder.named_modules()
+              if isinstance(module, nn.Linear) and name not in FLOAT_LAYERS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(net, layers, dtype=torch.qint8)
+
+
 def fit_verifier(net: PropagandaNet, train: list[LabeledArticle], settings: TrainSettings) -> None:
     """Give ``net`` a verifier trained on the gold articles, the rest of the network frozen.
 
-    The network is first rounded to the float16 that ships, and its span inputs are read through the
-    int8 encoder the detector runs, so the verifier learns from what it will be shown.
+    The network is first rounded to the float16 that ships, and its span inputs are read through an
+    int8 encoder (torch's; the detector's ONNX Runtime int8 rounds alike but not identically).
     """
     net.load_state_dict({k: v.float() for k, v in trainable_state(net).items()}, strict=False)
     reader = quantize_int8(copy.deepcopy(net).eval())
@@ -385,6 +405,7 @@ def write_network(net: PropagandaNet, out_dir: Path, settings: TrainSettings, na
     if calibration:
         config["calibration"] = calibration
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    write_int8_encoder(out_dir)
     return config
 
 
