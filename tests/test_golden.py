@@ -8,9 +8,10 @@ move by at most 0.02, and a span under 0.30 (far below the 0.43 that reports sta
 
 Those allowances are for the CPU, not for the model: the detector's encoder runs in int8 (ONNX
 Runtime), and a float that rounds the other way on another CPU's vector instructions moves an
-activation by a whole quantisation step. The same commit gave confidences up to 0.007 apart on two machines (the second an
-AVX-512 VNNI and AMX Xeon), and a span at 0.18 on the first was not decoded on the second, while the
-float32 headline reader agreed to the fourth decimal.
+activation by a whole quantisation step. The same commit (torch's int8, before ONNX Runtime) gave
+confidences up to 0.007 apart on two machines (the second an AVX-512 VNNI and AMX Xeon), and a span
+at 0.18 on the first was not decoded on the second, while the float32 headline reader agreed to the
+fourth decimal.
 
 A change to the weights, the decoding, the cleaning or the sentence splitting changes this output.
 When the change is intended, rewrite the expected files, read their diff and commit them:
