@@ -79,7 +79,7 @@ def test_training_writes_loadable_deterministic_files(tiny_model, tmp_path):
     data = _tiny_training_set(tmp_path / "data")
     train_stance(data, again, seed=3, reader=TINY_READER)
     assert (again / "stance.json").read_text() == (out / "stance.json").read_text()
-    assert (again / "stance-reader.safetensors").read_bytes() == (out / "stance-reader.safetensors").read_bytes()
+    assert (again / "stance-reader.onnx").read_bytes() == (out / "stance-reader.onnx").read_bytes()
     first, second = np.load(out / "stance.npz"), np.load(again / "stance.npz")
     assert sorted(first.files) == sorted(second.files)
     for name in first.files:
@@ -195,13 +195,40 @@ def test_a_finished_reader_is_reused_and_other_settings_retrain_it(tmp_path):
     data = _tiny_training_set(tmp_path / "data")
     work = tmp_path / "work"
     first = train_stance(data, tmp_path / "a", seed=3, reader=TINY_READER, work_dir=work)
-    kept = work / "final" / "stance-reader.safetensors"  # the shipped reader; "tuning" holds the other
+    kept = work / "final" / "stance-reader.onnx"  # the shipped reader; "tuning" holds the other
     stamp = kept.stat().st_mtime_ns
     again = train_stance(data, tmp_path / "b", seed=3, reader=TINY_READER, work_dir=work)
     assert kept.stat().st_mtime_ns == stamp  # not trained again
-    assert (tmp_path / "b" / "stance-reader.safetensors").read_bytes() == kept.read_bytes()
+    assert (tmp_path / "b" / "stance-reader.onnx").read_bytes() == kept.read_bytes()
     assert again["relative_score"] == first["relative_score"]
     train_stance(data, tmp_path / "c", seed=3, reader=ReaderSettings(layers=1, max_tokens=40, epochs=1),
                  work_dir=work)
     for folder in ("tuning", "final"):
         assert json.loads((work / folder / "done.json").read_text())["stamp"]["settings"]["max_tokens"] == 40
+
+
+def test_the_reader_runs_in_onnx_runtime_as_its_network_does(tmp_path):
+    """The file inference runs gives the trained network's logits, padded batches included (a graph
+    traced in training mode would drop out at random)."""
+    import torch
+
+    from propscan.stance.reader import READER_FILE, ReaderNet, StanceReader, encode_pairs
+    from propscan.training.export import write_stance_reader
+
+    torch.manual_seed(0)
+    net = ReaderNet.untrained(1).eval()
+    write_stance_reader(net, tmp_path / READER_FILE)
+    reader = StanceReader.load(tmp_path, {"layers": 1, "max_tokens": 48})
+    headlines = ["Mayor resigns", "Dam in town bursts after a week of heavy rain upstream"]
+    excerpts = ["Officials confirmed that the mayor resigned on Monday after the scandal.", "It is a hoax."]
+    batch = encode_pairs(reader.tokenizer, headlines, excerpts, 48)
+    assert not bool(batch["attention_mask"].all())  # the batch is padded
+    with torch.inference_mode():
+        expected = net(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).numpy()
+    assert np.allclose(reader.logits(headlines, excerpts), expected, atol=1e-4)
+    assert not net.training  # writing the file leaves the network as it found it
+    # Read alone, a pair gives what it gives in the padded batch.
+    alone = reader.probabilities(headlines[1:], excerpts[1:])
+    assert np.allclose(reader.probabilities(headlines, excerpts)[1], alone[0], atol=1e-5)
+    write_stance_reader(net, tmp_path / "again.onnx")
+    assert (tmp_path / "again.onnx").read_bytes() == (tmp_path / READER_FILE).read_bytes()

@@ -26,12 +26,13 @@ REINSTALL_HINT = "reinstall propscan or set PROPSCAN_WEIGHTS_DIR to a model fold
 # Both the trained detector and the headline checker's reader run on torch, so the word-list detector
 # is no way around a missing torch.
 TORCH_HINT = "torch and transformers are needed (pip install torch==2.13.0, then reinstall propscan)"
-ONNX_HINT = "its encoder runs in ONNX Runtime (reinstall propscan to install onnxruntime)"
+# Both networks run in ONNX Runtime too, so the word-list detector is no way around a missing one.
+ONNX_HINT = "the networks run in ONNX Runtime (reinstall propscan to install onnxruntime)"
 # The trained detector's files, as detect.detector names them (that module imports torch, which
 # check_models must not).
 _WEIGHTS_FILE, _CONFIG_FILE, _ENCODER_FILE = "propaganda.safetensors", "propaganda.json", "propaganda-encoder.onnx"
 _DETECTOR_FILES = (_WEIGHTS_FILE, _CONFIG_FILE, _ENCODER_FILE)
-STANCE_FILES = ("stance.json", "stance.npz", "stance-reader.safetensors")
+STANCE_FILES = ("stance.json", "stance.npz", "stance-reader.onnx")
 
 
 def weights_dir() -> Path:
@@ -63,10 +64,9 @@ def check_models(name: str | None = None) -> None:
     for module in ("torch", "transformers", "safetensors"):
         if not importable(module):
             raise PropscanError(f"the models cannot be loaded: no module named {module!r}; {TORCH_HINT}")
+    if not importable("onnxruntime"):
+        raise PropscanError(f"the models cannot be loaded: no module named 'onnxruntime'; {ONNX_HINT}")
     if _detector_name(name) == "trained":
-        if not importable("onnxruntime"):
-            raise PropscanError(f"the trained model cannot be loaded: no module named 'onnxruntime'; "
-                                f"{ONNX_HINT}; {LEXICON_HINT}")
         require_files(directory, _DETECTOR_FILES, "no trained model", hint=LEXICON_HINT)
     require_files(directory / "stance", STANCE_FILES, "no headline checker", hint=REINSTALL_HINT)
 
@@ -95,8 +95,7 @@ def _trained(directory: Path) -> Detector:
     try:
         return TrainedDetector.load(directory)
     except ImportError as e:  # its encoder's runtime
-        raise PropscanError(f"the trained model cannot be loaded: {first_line(e)}; {ONNX_HINT}; "
-                            f"{LEXICON_HINT}") from None
+        raise PropscanError(f"the trained model cannot be loaded: {first_line(e)}; {ONNX_HINT}") from None
     except PropscanError as e:  # decode settings that are unknown, mistyped or out of range
         raise PropscanError(f"the trained model in {directory} cannot be loaded: {e}; {LEXICON_HINT}") from None
     except Exception as e:  # a corrupt or mismatched file: any reader's error means the same to the user

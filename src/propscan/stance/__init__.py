@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from propscan.detect import REINSTALL_HINT, STANCE_FILES, TORCH_HINT, first_line, require_files, weights_dir
+from propscan.detect import ONNX_HINT, REINSTALL_HINT, STANCE_FILES, TORCH_HINT, first_line, require_files, weights_dir
 from propscan.errors import PropscanError
 
 
@@ -24,6 +24,10 @@ def _headline_checker(directory: Path):
         from propscan.stance.reader import StanceReader  # noqa: F401  (torch: the reader needs it)
     except ImportError as e:
         raise PropscanError(f"the headline checker cannot be loaded: {first_line(e)}; {TORCH_HINT}") from None
+    try:
+        import onnxruntime  # noqa: F401  (the reader runs in it)
+    except ImportError as e:
+        raise PropscanError(f"the headline checker cannot be loaded: {first_line(e)}; {ONNX_HINT}") from None
     require_files(directory, STANCE_FILES, "no headline checker", hint=REINSTALL_HINT)
     try:
         return StanceModel.load(directory)

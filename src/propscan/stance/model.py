@@ -18,7 +18,7 @@ boosted, because a false "supported" is the verdict a reader can least afford. O
 serves FNC-1 files, an article's verdict and the stance of each evidence sentence.
 
 The model files (``stance.npz`` arrays, ``stance.json`` vocabulary and settings, the reader's
-``stance-reader.safetensors``) are written only by ``propscan.training.stance.train_stance`` through
+``stance-reader.onnx``) are written only by ``propscan.training.stance.train_stance`` through
 ``StanceModel.save`` and read by ``StanceModel.load``; no pickle.
 """
 

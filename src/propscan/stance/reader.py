@@ -4,16 +4,22 @@ most like it, and gives P(agree), P(disagree), P(discuss) given that the body is
 The word features of ``model`` cannot tell "Russia will help" from "they beg Russia to stop helping";
 a transformer that attends across headline and body can. The reader is the first ``layers`` layers of
 the pretrained MiniLM encoder (the same package the propaganda detector starts from), fine-tuned on
-FNC-1's related pairs, with a linear head over the mean of its token states.
+FNC-1's related pairs, with a linear head over the mean of its token states (``ReaderNet``, which
+only training runs).
 
 Its input is the headline as the first segment and, as the second, the body's sentences in order of
 TF-IDF similarity to the headline, cut to ``max_tokens`` tokens in all: what the headline is about
 comes first, so the cut drops the least relevant text. An evidence sentence is read the same way, as
 a body of one sentence.
 
-Files: ``stance-reader.safetensors`` holds the fine-tuned layers and the head in float16 (the
-embeddings stay as the pretrained package ships them); ``stance.json`` records ``layers`` and
-``max_tokens`` under ``reader``. Written only by ``propscan.training.stance``.
+Inference (``StanceReader``) runs the trained network in float32 under ONNX Runtime, from
+``stance-reader.onnx``: the graph from the embedded words to the three logits, with the fine-tuned
+weights stored in float16 and cast to float32 when the session starts (the pretrained embedding
+tables, whose values float16 cannot hold, stay float32). The words are looked up in torch from the
+pretrained package, which the reader never changes. In int8 the reader took about half the time with
+FNC-1 figures within 0.004 of float32's, but turned close verdicts (the shipped sample's went from
+discuss to agree), so it stays float32. ``stance.json`` records ``layers``, ``max_tokens`` and the
+file under ``reader``. Written only by ``propscan.training.stance``.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from torch import nn
 
 from propscan.detect.encoder import load_base_encoder, load_tokenizer
 
-READER_FILE = "stance-reader.safetensors"
+READER_FILE = "stance-reader.onnx"
+INPUTS = ("embeddings", "attention_mask", "token_type_ids")  # the graph's inputs, in this order
 BATCH = 32
 
 
@@ -41,67 +48,74 @@ class ReaderNet(nn.Module):
         self.dropout = nn.Dropout(0.1)
         self.head = nn.Linear(encoder.config.hidden_size, classes)
 
+    @classmethod
+    def untrained(cls, layers: int) -> ReaderNet:
+        return cls(load_base_encoder(layers))
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor) -> torch.Tensor:
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+        return self.from_embeddings(self.encoder.embeddings.word_embeddings(input_ids), attention_mask,
+                                    token_type_ids)
+
+    def from_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor,
+                        token_type_ids: torch.Tensor) -> torch.Tensor:
+        """The logits from the words' embeddings on (what the ONNX graph holds)."""
+        states = self.encoder(inputs_embeds=embeddings, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         return self.head(self.dropout((states * mask).sum(1) / mask.sum(1).clamp(min=1.0)))
 
 
+def encode_pairs(tokenizer, headlines: Sequence[str], excerpts: Sequence[str],
+                 max_tokens: int) -> dict[str, torch.Tensor]:
+    """A padded batch of (headline, excerpt) pairs, the excerpt cut so each pair fits ``max_tokens``."""
+    return tokenizer(list(headlines), list(excerpts), truncation="only_second", max_length=max_tokens,
+                     padding=True, return_tensors="pt")
+
+
 class StanceReader:
     """(headline, excerpt) pairs → rows of P(agree), P(disagree), P(discuss) | related."""
 
-    def __init__(self, net: ReaderNet, tokenizer, layers: int, max_tokens: int) -> None:
-        self.net = net
+    def __init__(self, path: Path, session, word_embeddings: nn.Embedding, tokenizer, layers: int,
+                 max_tokens: int) -> None:
+        self.path = path
+        self.session = session
+        self.word_embeddings = word_embeddings
         self.tokenizer = tokenizer
         self.layers = layers
         self.max_tokens = max_tokens
-        self._lock = threading.Lock()  # one forward at a time: the server shares the model across threads
-
-    @classmethod
-    def untrained(cls, layers: int, max_tokens: int) -> StanceReader:
-        return cls(ReaderNet(load_base_encoder(layers)), load_tokenizer(), layers, max_tokens)
+        self._lock = threading.Lock()  # one batch at a time: the server shares the model across threads
 
     @classmethod
     def load(cls, directory: Path, settings: dict) -> StanceReader:
-        """The reader in ``directory``, in float32 as training measured it. (Its encoder's linear
-        layers in int8, as the detector runs, took about half the time, with dev relative FNC-1 score
-        and macro-F1 within 0.004 of float32's, but turned close verdicts: the shipped sample's went
-        from discuss to agree.)"""
-        from safetensors.torch import load_file
+        """The reader in ``directory``, its session on torch's share of the cores (a batch worker's
+        thread count, or the machine's)."""
+        import onnxruntime
 
-        reader = cls.untrained(int(settings["layers"]), int(settings["max_tokens"]))
-        state = {k: v.float() for k, v in load_file(str(directory / READER_FILE)).items()}
-        missing, unexpected = reader.net.load_state_dict(state, strict=False)
-        if unexpected or any(not k.startswith("encoder.embeddings") for k in missing):
-            raise RuntimeError(f"the stance reader's file does not match its network: {unexpected or missing}")
-        reader.net.eval()
-        return reader
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # its own notices are not the user's business
+        path = directory / READER_FILE
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        if [i.name for i in session.get_inputs()] != list(INPUTS):
+            raise RuntimeError(f"the stance reader's graph takes {[i.name for i in session.get_inputs()]}, "
+                               f"not {list(INPUTS)}")
+        words = load_base_encoder(0).embeddings.word_embeddings
+        return cls(path, session, words, load_tokenizer(), int(settings["layers"]), int(settings["max_tokens"]))
 
     def save(self, directory: Path) -> dict:
-        """Write the weights (float16, embeddings left out); return the settings for ``stance.json``."""
-        from safetensors.torch import save_file
-
-        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.net.state_dict().items()
-                 if not k.startswith("encoder.embeddings")}
-        save_file(state, str(directory / READER_FILE))
+        """Copy the reader's file into ``directory``; return its settings for ``stance.json``."""
+        if (directory / READER_FILE).resolve() != self.path.resolve():
+            (directory / READER_FILE).write_bytes(self.path.read_bytes())
         return {"layers": self.layers, "max_tokens": self.max_tokens, "file": READER_FILE}
 
-    def round_to_shipped(self) -> None:
-        """Round the weights to the float16 the files hold, so that figures measured in training are
-        the shipped model's."""
-        with torch.no_grad():
-            for name, p in self.net.named_parameters():
-                if not name.startswith("encoder.embeddings"):
-                    p.copy_(p.to(torch.float16).float())
-
-    def batch(self, headlines: Sequence[str], excerpts: Sequence[str]) -> dict[str, torch.Tensor]:
-        return self.tokenizer(list(headlines), list(excerpts), truncation="only_second",
-                              max_length=self.max_tokens, padding=True, return_tensors="pt")
-
-    def logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.net(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+    def logits(self, headlines: Sequence[str], excerpts: Sequence[str]) -> np.ndarray:
+        batch = encode_pairs(self.tokenizer, headlines, excerpts, self.max_tokens)
+        with torch.inference_mode():
+            embedded = self.word_embeddings(batch["input_ids"]).numpy()
+        return self.session.run(None, {INPUTS[0]: embedded, INPUTS[1]: batch["attention_mask"].numpy(),
+                                       INPUTS[2]: batch["token_type_ids"].numpy()})[0]
 
     def probabilities(self, headlines: Sequence[str], excerpts: Sequence[str]) -> np.ndarray:
         """Rows of P(agree), P(disagree), P(discuss) given related, one per (headline, excerpt)."""
@@ -110,10 +124,11 @@ class StanceReader:
         # Similar lengths batched together: padding is most of the cost otherwise.
         order = sorted(range(len(headlines)), key=lambda i: len(headlines[i]) + len(excerpts[i]))
         out = np.zeros((len(headlines), 3))
-        with self._lock, torch.inference_mode():
-            self.net.eval()
+        with self._lock:
             for a in range(0, len(order), BATCH):
                 rows = order[a:a + BATCH]
-                logits = self.logits(self.batch([headlines[i] for i in rows], [excerpts[i] for i in rows]))
-                out[rows] = torch.softmax(logits.float(), -1).numpy()
+                logits = self.logits([headlines[i] for i in rows], [excerpts[i] for i in rows]).astype(np.float64)
+                logits -= logits.max(axis=1, keepdims=True)
+                exp = np.exp(logits)
+                out[rows] = exp / exp.sum(axis=1, keepdims=True)
         return out

@@ -1,9 +1,14 @@
-"""The int8 ONNX encoder a model folder ships beside its weights (``detect.runtime`` runs it).
+"""The ONNX graphs the models run in: the detector's int8 encoder and the stance reader.
 
-Made from the folder's own weights (the float16 that ships, read back as the detector reads them),
-so a folder's ONNX encoder always matches its safetensors: the layers after the word embeddings,
-exported from torch, then their matrix products with a constant weight quantized to int8 by ONNX
-Runtime (a scale per output channel, activations scaled per call), except ``FLOAT_LAYERS``.
+The detector's encoder (``detect.runtime`` runs it) is made from the folder's own weights (the
+float16 that ships, read back as the detector reads them), so a folder's ONNX encoder always matches
+its safetensors: the layers after the word embeddings, exported from torch, then their matrix
+products with a constant weight quantized to int8 by ONNX Runtime (a scale per output channel,
+activations scaled per call), except ``FLOAT_LAYERS``.
+
+The stance reader (``stance.reader``) stays float32: its graph runs from the embedded words to the
+logits, and stores in float16 each weight that float16 holds exactly (the fine-tuned ones, rounded in
+training), cast back to float32 as the session starts.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 import torch
 
 from propscan.detect.runtime import EMBEDDINGS_INPUT, ENCODER_FILE, FLOAT_LAYERS
+from propscan.stance.reader import INPUTS as READER_INPUTS
 
 log = logging.getLogger("propscan.train")
 
@@ -79,3 +85,52 @@ def ensure_int8_encoder(directory: Path) -> Path:
     before the detector ran ONNX Runtime)."""
     path = directory / ENCODER_FILE
     return path if path.is_file() else write_int8_encoder(directory)
+
+
+class _ReaderFromEmbeddings(torch.nn.Module):
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, embeddings: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor) -> torch.Tensor:
+        return self.net.from_embeddings(embeddings, attention_mask, token_type_ids)
+
+
+def write_stance_reader(net: torch.nn.Module, target: Path) -> Path:
+    """Write the stance reader network ``net`` (a ``ReaderNet`` in eval mode) as its float32 ONNX graph."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    # A padded example: transformers may skip the masking for a batch without padding, and a trace
+    # keeps only the path its example took.
+    mask = torch.ones((2, 8), dtype=torch.long)
+    mask[1, 5:] = 0
+    example = (torch.zeros((2, 8, net.encoder.config.hidden_size)), mask, torch.zeros((2, 8), dtype=torch.long))
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "reader.onnx"
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_ReaderFromEmbeddings(net).eval(), example, str(plain), dynamo=False,
+                              input_names=list(READER_INPUTS), output_names=["logits"],
+                              dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in READER_INPUTS},
+                                            "logits": {0: "batch"}},
+                              opset_version=OPSET)
+        model = onnx.load(str(plain))
+    casts = []
+    for initializer in model.graph.initializer:
+        values = numpy_helper.to_array(initializer)
+        halved = values.astype(np.float16)
+        if values.dtype == np.float32 and values.size > 1 and np.array_equal(halved.astype(np.float32), values):
+            name = initializer.name
+            initializer.CopyFrom(numpy_helper.from_array(halved, f"{name}/float16"))
+            casts.append(helper.make_node("Cast", [f"{name}/float16"], [name], to=TensorProto.FLOAT,
+                                          name=f"{name}/cast"))
+    for node in reversed(casts):
+        model.graph.node.insert(0, node)
+    partial = target.with_suffix(".onnx.partial")
+    partial.write_bytes(model.SerializeToString())
+    os.replace(partial, target)
+    log.info("wrote %s (%.1f MB)", target, target.stat().st_size / 1e6)
+    return target

@@ -179,16 +179,17 @@ def _digest(rows: Sequence[dict[str, str]], bodies: dict[str, str]) -> str:
 
 def train_reader(maker: FeatureMaker, pairs: Sequence[Pair], labels: Sequence[str], settings: ReaderSettings,
                  seed: int):
-    """Fine-tune a reader on related pairs (``labels`` among agree, disagree, discuss): cross-entropy,
-    AdamW with a linear warm-up over the first tenth of the steps and a linear decay after, the
-    pretrained embeddings frozen. Seeded: the same pairs and settings give the same weights."""
+    """Fine-tune a reader network on related pairs (``labels`` among agree, disagree, discuss):
+    cross-entropy, AdamW with a linear warm-up over the first tenth of the steps and a linear decay
+    after, the pretrained embeddings frozen. Its weights are then rounded to the float16 the reader's
+    file holds. Seeded: the same pairs and settings give the same weights."""
     import torch
 
-    from propscan.stance.reader import StanceReader
+    from propscan.detect.encoder import load_tokenizer
+    from propscan.stance.reader import ReaderNet, encode_pairs
 
     torch.manual_seed(seed)
-    reader = StanceReader.untrained(settings.layers, settings.max_tokens)
-    net = reader.net
+    net, tokenizer = ReaderNet.untrained(settings.layers), load_tokenizer()
     for p in net.encoder.embeddings.parameters():
         p.requires_grad = False
     params = [p for p in net.parameters() if p.requires_grad]
@@ -206,8 +207,10 @@ def train_reader(maker: FeatureMaker, pairs: Sequence[Pair], labels: Sequence[st
         order = rng.permutation(len(pairs))
         for a in range(0, len(order), settings.batch):
             rows = order[a:a + settings.batch]
-            batch = reader.batch([pairs[i][0].text for i in rows], [excerpts[i] for i in rows])
-            loss = torch.nn.functional.cross_entropy(reader.logits(batch), torch.from_numpy(targets[rows]))
+            batch = encode_pairs(tokenizer, [pairs[i][0].text for i in rows], [excerpts[i] for i in rows],
+                                 settings.max_tokens)
+            logits = net(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+            loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets[rows]))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -217,29 +220,34 @@ def train_reader(maker: FeatureMaker, pairs: Sequence[Pair], labels: Sequence[st
         log.info("stance reader epoch %d/%d: loss %.3f (%.0f s)", epoch + 1, settings.epochs,
                  total / max(len(pairs), 1), time.perf_counter() - started)
     net.eval()
-    reader.round_to_shipped()
-    return reader
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if not name.startswith("encoder.embeddings"):
+                p.copy_(p.to(torch.float16).float())
+    return net
 
 
 def kept_reader(work: Path, maker: FeatureMaker, rows: Sequence[dict[str, str]], pairs: Sequence[Pair],
                 bodies: dict[str, str], settings: ReaderSettings, seed: int):
-    """The reader trained on ``rows``: the one kept in ``work`` when it was trained from the same
-    pairs, settings and seed, else a new one (then kept there)."""
-    from propscan.stance.reader import StanceReader
+    """The reader trained on ``rows``, as inference runs it (from its file in ``work``): the one kept
+    there when it was trained from the same pairs, settings and seed, else a new one (then kept)."""
+    from propscan.stance.reader import READER_FILE, StanceReader
+    from propscan.training.export import write_stance_reader
 
     stamp = {"settings": asdict(settings), "seed": seed, "pairs": _digest(rows, bodies)}
     done = work / "done.json"
     if done.is_file():
         kept = json.loads(done.read_text(encoding="utf-8"))
-        if kept.get("stamp") == stamp:
+        if kept.get("stamp") == stamp and kept["reader"].get("file") == READER_FILE:
             log.info("stance reader: reusing the one in %s", work)
             return StanceReader.load(work, kept["reader"])
     shutil.rmtree(work, ignore_errors=True)
-    reader = train_reader(maker, pairs, [r["Stance"] for r in rows], settings, seed)
+    net = train_reader(maker, pairs, [r["Stance"] for r in rows], settings, seed)
     work.mkdir(parents=True, exist_ok=True)
-    saved = reader.save(work)
+    write_stance_reader(net, work / READER_FILE)
+    saved = {"layers": settings.layers, "max_tokens": settings.max_tokens, "file": READER_FILE}
     done.write_text(json.dumps({"stamp": stamp, "reader": saved}, indent=1) + "\n", encoding="utf-8")
-    return reader
+    return StanceReader.load(work, saved)
 
 
 def tune_blend(p_related: np.ndarray, trees: np.ndarray, read: np.ndarray, gold: Sequence[str]) -> dict:
