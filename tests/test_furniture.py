@@ -128,3 +128,19 @@ def test_furniture_glued_into_a_line_is_cut_out_and_the_rest_kept():
     assert [text[s.start:s.end] for s in analysis.sentences] == [
         "Council delays the harbour bridge", "The council voted on Tuesday to delay the bridge."]
     assert analysis.score == pytest.approx(0.4)
+
+
+def test_a_closing_list_of_links_glued_to_the_last_paragraph_is_cut_from_its_start():
+    links = "Harbour fees rise Ferry timetable changes Bridge tolls explained"
+    line = f"The council will vote again in March. More On This Topic {links}"
+    text = f"Council delays the bridge\n\n{line}\n"
+    removed = [(text[r.start:r.end], r.reason) for r in furniture_ranges(text)]
+    assert removed == [(f"More On This Topic {links}", "read more link")]
+    # Story after the marker is not a list of links: past 600 characters, the line is kept whole,
+    # unless the marker comes again near its end.
+    story = " The vote was close." * 40
+    long = f"The council will vote again. More On This Topic{story}"
+    assert furniture_ranges(f"Title\n\n{long}\n") == []
+    again = f"{long} More On This Topic {links}"
+    removed = [(r.reason, f"Title\n\n{again}\n"[r.start:r.end]) for r in furniture_ranges(f"Title\n\n{again}\n")]
+    assert removed == [("read more link", f"More On This Topic {links}")]

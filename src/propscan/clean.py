@@ -135,6 +135,22 @@ _FURNITURE: list[tuple[str, str]] = [
 ]
 _PATTERNS = [(reason, re2.compile(f"(?i){pattern}")) for reason, pattern in _FURNITURE]
 
+
+def _whole_line_set():
+    """All of ``_PATTERNS`` in one RE2 set, which tries them in one pass over a line (each alone
+    costs a pass and a call). Its automaton is given 64 MiB: with the default 8 MiB, the counted
+    repeats (``.{1,700}``) could leave it short of memory, and a set that runs out finds nothing."""
+    options = re2.Options()
+    options.max_mem = 64 << 20
+    whole = re2.Set.FullMatchSet(options)
+    for _, pattern in _PATTERNS:
+        whole.Add(pattern.pattern)
+    whole.Compile()
+    return whole
+
+
+_WHOLE_LINES = _whole_line_set()
+
 # Notices that can only be told from a sentence of the story by two things at once (RE2 has no
 # lookahead to say "both" in one pattern): (reason, longest line, cues each found within the first
 # 300 characters). A story about tracking cookies is not a cookie notice: a notice speaks to the reader.
@@ -159,18 +175,13 @@ _CUE_PATTERNS = [(reason, longest, [re2.compile(_NEAR_START + cue) for cue in cu
                  for reason, longest, cues in _CUE_RULES]
 
 
-def _whole_line(pattern) -> Callable[[str], bool]:
-    return lambda line: pattern.fullmatch(line) is not None
-
-
 def _all_cues(longest: int, cues: list) -> Callable[[str], bool]:
     return lambda line: len(line) <= longest and all(cue.search(line) for cue in cues)
 
 
-# (reason, test of a whitespace-normalized line), in the order they are tried
-FURNITURE_RULES: list[tuple[str, Callable[[str], bool]]] = [
-    *((reason, _whole_line(pattern)) for reason, pattern in _PATTERNS),
-    *((reason, _all_cues(longest, cues)) for reason, longest, cues in _CUE_PATTERNS)]
+# (reason, test of a whitespace-normalized line), tried after the whole-line patterns, in order
+CUE_RULES: list[tuple[str, Callable[[str], bool]]] = [
+    (reason, _all_cues(longest, cues)) for reason, longest, cues in _CUE_PATTERNS]
 _LINE = re.compile(r"[^\n]+")
 
 # Below this many letters of kept text, language detection is a guess and is not reported.
@@ -246,7 +257,9 @@ def furniture_reason(line: str) -> str | None:
     normalized = " ".join(line.split())
     if not normalized:
         return None
-    for reason, matches in FURNITURE_RULES:
+    if hits := _WHOLE_LINES.Match(normalized):
+        return _PATTERNS[min(hits)][0]  # the first pattern in the list that matches
+    for reason, matches in CUE_RULES:
         if matches(normalized):
             return reason
     return None
@@ -272,21 +285,32 @@ _GLUED: list[tuple[str, str]] = [
     ("dateline", rf"\s(?:published|updated|posted)(?: on)?:? "
                  rf"(?:\d{{1,2}} {_MONTH} \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}})"
                  r"(?:,? \d{1,2}[:.]\d{2}(?: ?[ap]\.?m\.?)?(?: [a-z]{2,4})?)?$"),
-    ("read more link", r"\s(?-i:More On This Topic)\b.{0,600}$"),
+]
+# Furniture that runs to the end of its line, glued after the story: (reason, pattern of its start,
+# the most characters after that). The first start with no more than that after it begins the match,
+# found as a start and a length check: one pattern ending in ".{0,600}$" makes RE2's automaton track
+# 600 counts at once, which took most of the cleaning's time.
+_GLUED_TAILS: list[tuple[str, str, int]] = [
+    ("read more link", r"\s(?-i:More On This Topic)\b", 600),
 ]
 _GLUED_PATTERNS = [(reason, re2.compile(f"(?i){pattern}")) for reason, pattern in _GLUED]
+_GLUED_TAIL_PATTERNS = [(reason, re2.compile(f"(?i){pattern}"), longest) for reason, pattern, longest in _GLUED_TAILS]
 
 
 def _glued_ranges(line: str, offset: int) -> list[RemovedRange]:
     """Furniture inside a kept line: each glued match, without its surrounding whitespace."""
+    pieces = [(reason, m.start(), m.end()) for reason, pattern in _GLUED_PATTERNS if (m := pattern.search(line))]
+    for reason, pattern, longest in _GLUED_TAIL_PATTERNS:
+        first = next((m for m in pattern.finditer(line) if len(line) - m.end() <= longest), None)
+        if first is not None:
+            pieces.append((reason, first.start(), len(line)))
     found = []
-    for reason, pattern in _GLUED_PATTERNS:
-        if m := pattern.search(line):
-            piece = m.group()
-            start = offset + m.start() + len(piece) - len(piece.lstrip())
-            end = offset + m.end() - (len(piece) - len(piece.rstrip()))
-            if start < end:
-                found.append(RemovedRange(start=start, end=end, reason=reason))
+    for reason, a, b in pieces:
+        piece = line[a:b]
+        start = offset + a + len(piece) - len(piece.lstrip())
+        end = offset + b - (len(piece) - len(piece.rstrip()))
+        if start < end:
+            found.append(RemovedRange(start=start, end=end, reason=reason))
     return found
 
 
