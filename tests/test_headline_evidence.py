@@ -132,7 +132,7 @@ def test_pairs_that_stage_one_rules_out_are_not_read_and_no_decision_changes(mon
     pairs = [(h, b) for h in headlines for b in bodies]
     read = []
     original = model.reader.probabilities
-    monkeypatch.setattr(model.reader, "probabilities", lambda h, e: read.append(len(h)) or original(h, e))
+    monkeypatch.setattr(model.reader, "probabilities", lambda h, e, **kw: read.append(len(h)) or original(h, e, **kw))
     shown = model.predict_pairs([h for h, _ in pairs], [b for _, b in pairs], bodies)
     assert 0 < read[0] < len(pairs)  # the unrelated pairs are not read
     monkeypatch.setattr(stance_model, "READ_FROM", 0.0)

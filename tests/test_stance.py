@@ -230,5 +230,8 @@ def test_the_reader_runs_in_onnx_runtime_as_its_network_does(tmp_path):
     # Read alone, a pair gives what it gives in the padded batch.
     alone = reader.probabilities(headlines[1:], excerpts[1:])
     assert np.allclose(reader.probabilities(headlines, excerpts)[1], alone[0], atol=1e-5)
+    # Read in bulk (on more threads), the same.
+    assert np.allclose(reader.probabilities(headlines, excerpts, bulk=True),
+                       reader.probabilities(headlines, excerpts), atol=1e-6)
     write_stance_reader(net, tmp_path / "again.onnx")
     assert (tmp_path / "again.onnx").read_bytes() == (tmp_path / READER_FILE).read_bytes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate, islice
 from pathlib import Path
 
@@ -71,29 +72,43 @@ def _analyze_one(articles: list[Article], source: str, detector: Detector | None
 
 def analyze_many(articles: Iterable[Article], *, detector: Detector | None = None,
                  batch_size: int = BATCH_SIZE) -> Iterator[Analysis]:
-    """Analyze articles in batches, yielding one ``Analysis`` per article in input order."""
+    """Analyze articles in batches, yielding one ``Analysis`` per article in input order.
+
+    A batch's headline checks run in a second thread while the detector reads the batch: they need
+    only the prepared text, and much of the detector's decoding is Python that leaves a core idle."""
     detector = detector or load_detector()
     headline_checker = load_headline_checker()
     it = iter(articles)
-    while batch := list(islice(it, batch_size)):
-        prepared = [prepare(a) for a in batch]
-        cleaned = [c for c, _ in prepared]
-        inputs = [doc for _, doc in prepared]
-        for article, c, doc, found in zip(batch, cleaned, inputs, detector.detect(inputs), strict=True):
-            sentences = [Sentence(start=s, end=e, score=p)
-                         for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
-            furniture = _Ranges([(r.start, r.end) for r in c.removed])
-            spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans
-                     if not furniture.overlaps(s.start, s.end)]  # none in furniture
-            headline = headline_checker.check(article.text, doc.title, doc.sentences)
-            yield Analysis(
-                id=article.id, title=_title_without_furniture(article, doc.title, c), text=article.text,
-                source=article.source,
-                spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
-                sentences=sentences, score=None if c.not_article else _article_score(sentences), removed=c.removed,
-                language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
-                min_confidence=getattr(detector, "default_min_confidence", 0.0),
-            )
+
+    def checks(batch: list[Article], inputs: list[DetectInput]) -> list:
+        return [headline_checker.check(a.text, doc.title, doc.sentences) for a, doc in zip(batch, inputs, strict=True)]
+
+    with ThreadPoolExecutor(1, thread_name_prefix="propscan-headline") as pool:
+        while batch := list(islice(it, batch_size)):
+            prepared = [prepare(a) for a in batch]
+            cleaned = [c for c, _ in prepared]
+            inputs = [doc for _, doc in prepared]
+            headlines = pool.submit(checks, batch, inputs)
+            detections = detector.detect(inputs)
+            yield from _analyses(batch, cleaned, inputs, detections, headlines.result(), detector)
+
+
+def _analyses(batch: list[Article], cleaned: list[Cleaned], inputs: list[DetectInput], detections: list,
+              headlines: list, detector: Detector) -> Iterator[Analysis]:
+    for article, c, doc, found, headline in zip(batch, cleaned, inputs, detections, headlines, strict=True):
+        sentences = [Sentence(start=s, end=e, score=p)
+                     for (s, e), p in zip(doc.sentences, found.sentence_scores, strict=True)]
+        furniture = _Ranges([(r.start, r.end) for r in c.removed])
+        spans = [Span.of(article.text, s.start, s.end, s.technique, s.confidence) for s in found.spans
+                 if not furniture.overlaps(s.start, s.end)]  # none in furniture
+        yield Analysis(
+            id=article.id, title=_title_without_furniture(article, doc.title, c), text=article.text,
+            source=article.source,
+            spans=sorted(spans, key=lambda s: (s.start, s.end, s.technique or "")),
+            sentences=sentences, score=None if c.not_article else _article_score(sentences), removed=c.removed,
+            language=c.language, warnings=c.warnings, headline=headline, model=detector.name,
+            min_confidence=getattr(detector, "default_min_confidence", 0.0),
+        )
 
 
 def prepare(article: Article) -> tuple[Cleaned, DetectInput]:

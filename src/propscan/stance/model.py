@@ -486,16 +486,17 @@ class StanceModel:
         features = np.atleast_2d(features)
         return four_way(self.related.predict_proba(features)[:, 1], self.stance.predict_proba(features))
 
-    def probabilities(self, features: np.ndarray, pairs: Sequence[Pair]) -> np.ndarray:
+    def probabilities(self, features: np.ndarray, pairs: Sequence[Pair], *, bulk: bool = False) -> np.ndarray:
         """Rows of P(unrelated), P(agree), P(disagree), P(discuss), in ``STANCES`` order, for the
-        ``pairs`` whose features are ``features``: the trees' stage 2 blended with the reader's."""
+        ``pairs`` whose features are ``features``: the trees' stage 2 blended with the reader's
+        (``bulk``: see ``StanceReader.probabilities``)."""
         features = np.atleast_2d(features)
         p_related = self.related.predict_proba(features)[:, 1]
         stage = self.stance.predict_proba(features)
         if self.reader is not None:
             rows = np.flatnonzero(p_related >= READ_FROM)
             read = self.reader.probabilities([pairs[i][0].text for i in rows],
-                                             [self.features.excerpt(*pairs[i]) for i in rows])
+                                             [self.features.excerpt(*pairs[i]) for i in rows], bulk=bulk)
             stage[rows] = blend_stages(stage[rows], read, self.blend)
         return four_way(p_related, stage)
 
@@ -513,7 +514,7 @@ class StanceModel:
         if not headlines:
             return []
         pairs = [(prepared_headlines[h], prepared_bodies[b]) for h, b in zip(headlines, body_ids, strict=True)]
-        probs = self.probabilities(np.vstack([self.features.pair(h, b) for h, b in pairs]), pairs)
+        probs = self.probabilities(np.vstack([self.features.pair(h, b) for h, b in pairs]), pairs, bulk=True)
         return [StancePrediction(s, _as_dict(p)) for s, p in zip(self.decide(probs), probs, strict=True)]
 
     def check(self, text: str, title: tuple[int, int] | None,

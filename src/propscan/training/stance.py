@@ -337,7 +337,7 @@ def train_stance(data_dir: Path, out_dir: Path, seed: int = 0, reader: ReaderSet
     read = oof_stage[tune].copy()
     to_read = np.flatnonzero(oof_related[tune] >= READ_FROM)
     read[to_read] = tuning_reader.probabilities([train_pairs[tune[i]][0].text for i in to_read],
-                                                [maker.excerpt(*train_pairs[tune[i]]) for i in to_read])
+                                                [maker.excerpt(*train_pairs[tune[i]]) for i in to_read], bulk=True)
     choice = tune_blend(oof_related[tune], oof_stage[tune], read, gold_train[tune].tolist())
 
     # The shipped model: both tree stages and the reader trained again on all training bodies (the
@@ -347,7 +347,7 @@ def train_stance(data_dir: Path, out_dir: Path, seed: int = 0, reader: ReaderSet
     gold_dev = [r["Stance"] for r in dev_rows]
     dev_pairs = prepare_pairs(maker, dev_rows, bodies)
     x_dev = featurize(maker, dev_pairs)
-    dev_probabilities = model.probabilities(x_dev, dev_pairs)
+    dev_probabilities = model.probabilities(x_dev, dev_pairs, bulk=True)
     figures = fnc1_score(gold_dev, model.decide(dev_probabilities))
     # For comparison: the trees alone, with the decision weight the tuning bodies chose for them.
     trees_alone = StanceModel(vocabulary, model.related, model.stance,
