@@ -27,7 +27,7 @@ from propscan.detect.decode import (
     span_probs,
     tc_probs,
 )
-from propscan.detect.encoder import load_base_encoder, load_tokenizer
+from propscan.detect.encoder import load_base_encoder, load_tokenizer, pretrained_word_embeddings
 from propscan.detect.network import PropagandaNet, repeat_count
 from propscan.detect.prepare import Prepared, prepare
 from propscan.detect.runtime import ENCODER_FILE, OnnxEncoder
@@ -86,7 +86,7 @@ class TrainedDetector:
             encoder_file = directory / ENCODER_FILE
             if not encoder_file.is_file():
                 raise FileNotFoundError(f"model folder {directory} has no {ENCODER_FILE}")
-            net.encoder = OnnxEncoder(encoder_file, net.encoder.embeddings.word_embeddings, net.encoder.config)
+            net.encoder = OnnxEncoder(encoder_file, pretrained_word_embeddings(), net.encoder.config)
         calibrator = Calibrator.from_config(config["calibration"]) if "calibration" in config else None
         return cls(net, load_tokenizer(), settings, config.get("name"), calibrator)
 

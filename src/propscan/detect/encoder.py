@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,14 @@ def load_base_encoder(layers: int):
     model.encoder.layer = model.encoder.layer[:layers]
     model.config.num_hidden_layers = layers
     return model
+
+
+@cache
+def pretrained_word_embeddings():
+    """The pretrained word embeddings, which no shipped file changes: both runtimes (the detector's
+    ONNX encoder and the headline reader) look words up in this one table, loaded once per process
+    (47 MB in float32). Read-only, so threads share it."""
+    return load_base_encoder(0).embeddings.word_embeddings
 
 
 @dataclass

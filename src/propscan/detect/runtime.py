@@ -36,8 +36,9 @@ class EncoderOutput:
 class OnnxEncoder(torch.nn.Module):
     """Stands where the network's encoder stood: token ids in, states out, run by ONNX Runtime.
 
-    ``word_embeddings`` are the encoder's own; ``config`` is its configuration (the network reads the
-    hidden size). Only whole windows are encoded, one at a time, so no attention mask is taken."""
+    ``word_embeddings`` are the pretrained ones, which no shipped file changes; ``config`` is the
+    encoder's configuration (the network reads the hidden size). Only whole windows are encoded, one
+    at a time, so no attention mask is taken."""
 
     def __init__(self, path: Path, word_embeddings: torch.nn.Embedding, config) -> None:
         import onnxruntime

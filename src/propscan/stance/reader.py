@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from propscan.detect.encoder import load_base_encoder, load_tokenizer
+from propscan.detect.encoder import load_base_encoder, load_tokenizer, pretrained_word_embeddings
 
 READER_FILE = "stance-reader.onnx"
 INPUTS = ("embeddings", "attention_mask", "token_type_ids")  # the graph's inputs, in this order
@@ -94,8 +94,8 @@ class StanceReader:
         if [i.name for i in session.get_inputs()] != list(INPUTS):
             raise RuntimeError(f"the stance reader's graph takes {[i.name for i in session.get_inputs()]}, "
                                f"not {list(INPUTS)}")
-        words = load_base_encoder(0).embeddings.word_embeddings
-        return cls(path, session, words, load_tokenizer(), int(settings["layers"]), int(settings["max_tokens"]))
+        return cls(path, session, pretrained_word_embeddings(), load_tokenizer(), int(settings["layers"]),
+                   int(settings["max_tokens"]))
 
     def save(self, directory: Path) -> dict:
         """Copy the reader's file into ``directory``; return its settings for ``stance.json``."""

@@ -29,6 +29,25 @@ log = logging.getLogger("propscan.train")
 OPSET = 17
 
 
+def _export(module: torch.nn.Module, example: tuple, path: Path, inputs: dict[str, dict[int, str]],
+            outputs: dict[str, dict[int, str]]) -> None:
+    """``module`` traced on ``example`` into an ONNX graph at ``path``; ``inputs`` and ``outputs`` name
+    each tensor with its variable axes."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's notes on traced control flow
+        torch.onnx.export(module.eval(), example, str(path), dynamo=False, input_names=list(inputs),
+                          output_names=list(outputs), dynamic_axes={**inputs, **outputs}, opset_version=OPSET)
+
+
+def _replace(target: Path, data: bytes) -> Path:
+    """Write ``target`` through a temporary file and a rename, so a killed run leaves no half file."""
+    partial = target.with_suffix(".onnx.partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    log.info("wrote %s (%.1f MB)", target, target.stat().st_size / 1e6)
+    return target
+
+
 class _AfterWordEmbeddings(torch.nn.Module):
     """The encoder from its word embeddings on: positions, layer norm and the transformer layers."""
 
@@ -41,9 +60,7 @@ class _AfterWordEmbeddings(torch.nn.Module):
 
 
 def write_int8_encoder(directory: Path) -> Path:
-    """Write ``directory``'s int8 ONNX encoder from its weights and configuration; return its path.
-
-    Written through a temporary file and a rename, so a killed run leaves no half file behind."""
+    """Write ``directory``'s int8 ONNX encoder from its weights and configuration; return its path."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -54,12 +71,8 @@ def write_int8_encoder(directory: Path) -> Path:
     target = directory / ENCODER_FILE
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "encoder.onnx"
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the exporter's notes on traced control flow
-            torch.onnx.export(_AfterWordEmbeddings(encoder), (example,), str(plain), dynamo=False,
-                              input_names=[EMBEDDINGS_INPUT], output_names=["states"],
-                              dynamic_axes={EMBEDDINGS_INPUT: {1: "tokens"}, "states": {1: "tokens"}},
-                              opset_version=OPSET)
+        _export(_AfterWordEmbeddings(encoder), (example,), plain, {EMBEDDINGS_INPUT: {1: "tokens"}},
+                {"states": {1: "tokens"}})
         # ONNX names a node by its module path ("/encoder/encoder/layer.0/output/dense/MatMul").
         keep = [node.name for node in onnx.load(str(plain)).graph.node if node.op_type == "MatMul"
                 and any(f".{name}." in node.name.replace("/", ".") for name in FLOAT_LAYERS)]
@@ -73,11 +86,7 @@ def write_int8_encoder(directory: Path) -> Path:
                              op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
         finally:
             logging.disable(previous)
-        partial = target.with_suffix(".onnx.partial")
-        partial.write_bytes(quantized.read_bytes())
-        os.replace(partial, target)
-    log.info("wrote %s (%.1f MB)", target, target.stat().st_size / 1e6)
-    return target
+        return _replace(target, quantized.read_bytes())
 
 
 def ensure_int8_encoder(directory: Path) -> Path:
@@ -110,13 +119,8 @@ def write_stance_reader(net: torch.nn.Module, target: Path) -> Path:
     example = (torch.zeros((2, 8, net.encoder.config.hidden_size)), mask, torch.zeros((2, 8), dtype=torch.long))
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "reader.onnx"
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_ReaderFromEmbeddings(net).eval(), example, str(plain), dynamo=False,
-                              input_names=list(READER_INPUTS), output_names=["logits"],
-                              dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in READER_INPUTS},
-                                            "logits": {0: "batch"}},
-                              opset_version=OPSET)
+        _export(_ReaderFromEmbeddings(net), example, plain,
+                {name: {0: "batch", 1: "tokens"} for name in READER_INPUTS}, {"logits": {0: "batch"}})
         model = onnx.load(str(plain))
     casts = []
     for initializer in model.graph.initializer:
@@ -129,8 +133,4 @@ def write_stance_reader(net: torch.nn.Module, target: Path) -> Path:
                                           name=f"{name}/cast"))
     for node in reversed(casts):
         model.graph.node.insert(0, node)
-    partial = target.with_suffix(".onnx.partial")
-    partial.write_bytes(model.SerializeToString())
-    os.replace(partial, target)
-    log.info("wrote %s (%.1f MB)", target, target.stat().st_size / 1e6)
-    return target
+    return _replace(target, model.SerializeToString())
