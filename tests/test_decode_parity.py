@@ -57,6 +57,8 @@ def _settings_to_compare(shipped: TrainedDetector) -> dict[str, DecodeSettings]:
         "recurring words add repetition": s.model_copy(update={"flc_region_vote": 0.3, "flc_repetition_count": 2}),
         "a threshold per technique": s.model_copy(update={"flc_technique_thresholds": {
             "Loaded_Language": 0.6, "Appeal_to_fear-prejudice": 0.2, "Name_Calling,Labeling": 0.25}}),
+        "the verifier drops doubtful regions": s.model_copy(update={
+            "threshold": 0.3, "si_verifier_weight": 0.5, "si_verifier_threshold": 0.4, "flc_region_vote": 0.3}),
         "sentences read the token heads": s.model_copy(update={"sentence_token_coef": 0.4,
                                                                "sentence_technique_coef": -0.2,
                                                                "sentence_weight": 0.35}),
@@ -67,7 +69,7 @@ def _settings_to_compare(shipped: TrainedDetector) -> dict[str, DecodeSettings]:
 @pytest.mark.parametrize("case", ["shipped", "span head votes", "hysteresis, no vote", "technique tokens alone",
                                   "regions", "regions add to the runs", "regions add to unvoted runs",
                                   "recurring words add repetition", "a threshold per technique",
-                                  "sentences read the token heads"])
+                                  "the verifier drops doubtful regions", "sentences read the token heads"])
 def test_tuning_predicts_what_the_detector_outputs(shipped, dev, case):
     from propscan.training.tuning import flc_labels
 
@@ -106,6 +108,37 @@ def test_a_techniques_own_threshold_decides_only_its_own_spans(shipped, dev):
     assert Counter(x[1] for x in before)["Loaded_Language"] > 0
     assert [x for x in before if x[1] != "Loaded_Language"] == [x for x in after if x[1] != "Loaded_Language"]
     assert not [x for x in after if x[1] == "Loaded_Language"]
+
+
+@needs_weights
+def test_the_verifier_keeps_only_regions_it_believes_in(shipped, dev):
+    from propscan.detect.decode import any_technique
+
+    corpus, outputs = dev
+    runs = shipped.settings.model_copy(update={"threshold": 0.3, "si_verifier_weight": 0.0})
+    loose, strict = (runs.model_copy(update={"si_verifier_weight": 0.5, "si_verifier_threshold": t})
+                     for t in (0.0, 0.6))
+    dropped = 0
+    for i in range(len(corpus)):
+        found = outputs.regions(i, runs)
+        assert outputs.regions(i, loose) == found  # a region's score is never below 0: nothing dropped
+        kept = outputs.regions(i, strict)
+        belief = any_technique(outputs.outputs[i].span_probs([(r.start, r.end) for r in found], "verifier"))
+        assert kept == [r for r, b in zip(found, belief, strict=True) if r.confidence ** 0.5 * b ** 0.5 >= 0.6]
+        dropped += len(found) - len(kept)
+    assert dropped, "the fixture articles should hold a region the verifier doubts"
+
+
+def test_the_verifier_belief_is_that_of_some_technique():
+    import numpy as np
+
+    from propscan.detect.decode import any_technique
+
+    probs = np.zeros((3, 14))
+    probs[1, 4] = 0.5
+    probs[2, [0, 1]] = 0.5
+    assert any_technique(probs).tolist() == [0.0, 0.5, 0.75]
+    assert any_technique(np.zeros((0, 14))).shape == (0,)
 
 
 @needs_weights
@@ -186,6 +219,18 @@ def test_a_model_with_an_unknown_decode_setting_does_not_load(tmp_path, monkeypa
 
     monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(_model_with_decode(tmp_path, flc_treshold=0.4)))
     with pytest.raises(PropscanError, match="flc_treshold: unknown setting"):
+        load_detector("trained")
+
+
+def test_a_model_whose_settings_lean_on_a_verifier_it_lacks_does_not_load(tmp_path, monkeypatch):
+    from propscan.detect import load_detector
+
+    model = _model_with_decode(tmp_path, si_verifier_weight=0.5)
+    config = json.loads((model / CONFIG_FILE).read_text())
+    config["verifier"] = 0
+    (model / CONFIG_FILE).write_text(json.dumps(config))
+    monkeypatch.setenv("PROPSCAN_WEIGHTS_DIR", str(model))
+    with pytest.raises(PropscanError, match="si_verifier_weight: the network has no verifier"):
         load_detector("trained")
 
 

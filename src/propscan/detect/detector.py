@@ -31,6 +31,7 @@ from propscan.detect.encoder import load_base_encoder, load_tokenizer, pretraine
 from propscan.detect.network import PropagandaNet, repeat_count
 from propscan.detect.prepare import Prepared, prepare
 from propscan.detect.runtime import ENCODER_FILE, OnnxEncoder
+from propscan.errors import PropscanError
 from propscan.taxonomy import TECHNIQUE_IDS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -72,6 +73,8 @@ class TrainedDetector:
         config = json.loads((directory / CONFIG_FILE).read_text())
         # Settings first: a configuration with an unknown or mistyped setting is refused before the weights load.
         settings = DecodeSettings.from_config(config["decode"])
+        if settings.si_verifier_weight > 0 and not int(config.get("verifier", 0)):
+            raise PropscanError("invalid decode settings (si_verifier_weight: the network has no verifier)")
         net = PropagandaNet(load_base_encoder(config["layers"]),
                             token_techniques=config.get("token_techniques", False),
                             verifier=int(config.get("verifier", 0)))

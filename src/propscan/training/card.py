@@ -84,6 +84,9 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            if d.get("si_technique_weight") else "")
         + (f"; token scores blended with their sentence's probability (weight {d['sentence_weight']})"
            if d.get("sentence_weight") else "")
+        + (f"; a span kept when its mean token score blended geometrically with the verifier's probability "
+           f"that it is a span of some technique (weight {d['si_verifier_weight']}) reaches "
+           f"{d['si_verifier_threshold']}" if d.get("si_verifier_weight") else "")
         + (f"; technique spans from the technique token head at threshold {d['flc_threshold']}"
            if not d.get("flc_technique_thresholds") else
            "; technique spans from the technique token head, each technique at a threshold of its own (chosen "

@@ -49,6 +49,9 @@ FLC_REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no Repetition spans from rec
 REPETITION_COUNTS = (1000, 3, 4, 5, 6)  # 1000: no rule
 SENTENCE_WEIGHTS = (0.0, 0.2, 0.35, 0.5)
 SI_TECHNIQUE_WEIGHTS = (0.0, 0.25, 0.5)
+# The verifier's say on the SI regions (``si_verifier_weight``) and the score a region must then reach.
+SI_VERIFIER_WEIGHTS = (0.35, 0.5, 0.65)
+SI_VERIFIER_THRESHOLDS = (0.4, 0.45, 0.5, 0.55)
 TC_VERIFIER_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 # Each technique's own threshold for its token runs, and for Repetition whether recurring words add spans.
 TECHNIQUE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.325, 0.35, 0.375, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
@@ -162,6 +165,11 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
                   for t, w in itertools.product(THRESHOLDS, SENTENCE_WEIGHTS)]
         tuned.append(max(blends, key=lambda s: si_f1(outputs, indices, s)))
     best = max(tuned, key=lambda s: si_f1(outputs, indices, s))
+    if outputs.net.verifiers is not None:
+        # Then whether the verifier drops doubtful regions (``best`` first: it is kept on a tie).
+        verified = [best.model_copy(update={"threshold": t, "si_verifier_weight": w, "si_verifier_threshold": f})
+                    for t, w, f in itertools.product(THRESHOLDS, SI_VERIFIER_WEIGHTS, SI_VERIFIER_THRESHOLDS)]
+        best = max([best, *verified], key=lambda s: si_f1(outputs, indices, s))
     tc_weights = TC_VERIFIER_WEIGHTS if outputs.net.verifiers is not None else (0.0,)
     best = max((best.model_copy(update={"repetition_count": c, "tc_verifier_weight": w})
                 for w, c in itertools.product(tc_weights, REPETITION_COUNTS)),
