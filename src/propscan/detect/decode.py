@@ -274,7 +274,7 @@ def verified(runs: Sequence[Region], belief: np.ndarray, settings: DecodeSetting
     reaches si_verifier_threshold."""
     w = settings.si_verifier_weight
     return [r for r, b in zip(runs, belief, strict=True)
-            if r.confidence ** (1 - w) * max(float(b), 1e-9) ** w >= settings.si_verifier_threshold]
+            if r.confidence ** (1 - w) * float(b) ** w >= settings.si_verifier_threshold]
 
 
 def _technique_spans(prep: Prepared, outputs: NetworkOutputs, regions: list[Region],

@@ -167,9 +167,9 @@ def tune(outputs: DevOutputs, indices) -> tuple[DecodeSettings, float]:
     best = max(tuned, key=lambda s: si_f1(outputs, indices, s))
     if outputs.net.verifiers is not None:
         # Then whether the verifier drops doubtful regions (``best`` first: it is kept on a tie).
-        verified = [best.model_copy(update={"threshold": t, "si_verifier_weight": w, "si_verifier_threshold": f})
-                    for t, w, f in itertools.product(THRESHOLDS, SI_VERIFIER_WEIGHTS, SI_VERIFIER_THRESHOLDS)]
-        best = max([best, *verified], key=lambda s: si_f1(outputs, indices, s))
+        vetted = [best.model_copy(update={"threshold": t, "si_verifier_weight": w, "si_verifier_threshold": f})
+                  for t, w, f in itertools.product(THRESHOLDS, SI_VERIFIER_WEIGHTS, SI_VERIFIER_THRESHOLDS)]
+        best = max([best, *vetted], key=lambda s: si_f1(outputs, indices, s))
     tc_weights = TC_VERIFIER_WEIGHTS if outputs.net.verifiers is not None else (0.0,)
     best = max((best.model_copy(update={"repetition_count": c, "tc_verifier_weight": w})
                 for w, c in itertools.product(tc_weights, REPETITION_COUNTS)),
