@@ -73,11 +73,11 @@ class TrainedDetector:
         config = json.loads((directory / CONFIG_FILE).read_text())
         # Settings first: a configuration with an unknown or mistyped setting is refused before the weights load.
         settings = DecodeSettings.from_config(config["decode"])
-        if settings.si_verifier_weight > 0 and not int(config.get("verifier", 0)):
+        verifier = int(config.get("verifier", 0))
+        if settings.si_verifier_weight > 0 and not verifier:
             raise PropscanError("invalid decode settings (si_verifier_weight: the network has no verifier)")
         net = PropagandaNet(load_base_encoder(config["layers"]),
-                            token_techniques=config.get("token_techniques", False),
-                            verifier=int(config.get("verifier", 0)))
+                            token_techniques=config.get("token_techniques", False), verifier=verifier)
         state = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         missing, unexpected = net.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith("encoder.embeddings") for k in missing):
