@@ -11,28 +11,30 @@ sentence, for a reader to judge. The judgements of the last run are in
 from __future__ import annotations
 
 import argparse
-import random
 from pathlib import Path
 
 from propscan.pipeline import analyze_many
 from propscan.readers import read_source
+from propscan.training.propaganda import JUDGED_NEWS_ARTICLES, JUDGED_NEWS_SEED, judged_news
 
 NEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "unlabeled-news"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--articles", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=JUDGED_NEWS_SEED)
+    parser.add_argument("--articles", type=int, default=JUDGED_NEWS_ARTICLES)
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="show spans from this confidence (default: the model's own default)")
     args = parser.parse_args()
     files = sorted(NEWS.glob("*.txt"))
     if not files:
         raise SystemExit(f"no articles in {NEWS}")
-    random.Random(args.seed).shuffle(files)
-    articles = [a for f in files[: args.articles] for a in read_source(str(f))]
+    # The default sample is the one self-training never reads (``judged_news``).
+    articles = [a for f in judged_news(files, args.seed, args.articles) for a in read_source(str(f))]
     shown_total = decoded_total = 0
     for analysis in analyze_many(articles):
-        shown = analysis.shown()
+        shown = analysis.shown(args.min_confidence)
         shown_total += len(shown.spans)
         decoded_total += len(analysis.spans)
         score = "none" if analysis.score is None else f"{analysis.score:.2f}"
@@ -43,7 +45,8 @@ def main() -> None:
                               (span.start, span.end))
             print(f"   {span.confidence:.2f} {span.technique}: {span.text!r}\n"
                   f"        in: {analysis.text[start:end][:300]!r}")
-    print(f"{len(articles)} articles: {shown_total} spans shown at the default, of {decoded_total} decoded")
+    at = "the default" if args.min_confidence is None else f"confidence {args.min_confidence}"
+    print(f"{len(articles)} articles: {shown_total} spans shown at {at}, of {decoded_total} decoded")
 
 
 if __name__ == "__main__":

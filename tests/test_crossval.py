@@ -48,6 +48,11 @@ class Lines(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def news(root: Path) -> list[Path]:
+    """The run's silver articles: the copied unlabeled news (too few for a judged sample to be kept out)."""
+    return sorted((root / "unlabeled-news").glob("article*.txt"))
+
+
 def logged_run(*args, **kwargs) -> tuple[dict | None, list[str]]:
     logger, handler = logging.getLogger("propscan.train"), Lines()
     level = logger.level
@@ -68,7 +73,7 @@ def cv_run(tmp_path_factory) -> tuple[Path, Path, dict, list[str]]:
     for path in sorted(UNLABELED.glob("article*.txt"))[:2]:
         shutil.copy(path, silver)
     ptc = small_ptc(tmp)
-    figures, messages = logged_run(ptc, tmp / "run", K, SETTINGS, silver_dir=silver)
+    figures, messages = logged_run(ptc, tmp / "run", K, SETTINGS, silver=news(tmp))
     return tmp, tmp / "run", figures, messages
 
 
@@ -143,7 +148,7 @@ def test_training_the_shipped_model_reproduces_the_final_network_and_takes_the_r
 
     tmp, run, _, _ = cv_run
     tuned = run / FINAL / "propaganda-figures.json"
-    figures = train_propaganda(tmp / "ptc", tmp_path / "model", SETTINGS, silver_dir=tmp / "unlabeled-news",
+    figures = train_propaganda(tmp / "ptc", tmp_path / "model", SETTINGS, silver=news(tmp),
                                tuned=tuned)
     # The same recipe, seed and articles: the same weights, byte for byte.
     assert (tmp_path / "model" / "propaganda.safetensors").read_bytes() == (
@@ -173,7 +178,7 @@ def test_runs_side_by_side_share_the_folds_and_a_fold_left_unfinished_is_picked_
     fcntl.flock(held, fcntl.LOCK_EX)
     result: list = []
     thread = threading.Thread(target=lambda: result.append(logged_run(
-        tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news", evaluate=False)))
+        tmp / "ptc", run, K, SETTINGS, silver=news(tmp), evaluate=False)))
     thread.start()
     for _ in range(600):  # the run trains fold 2 meanwhile, then waits for fold 1
         if (run / "fold-2" / DONE_FILE).is_file():
@@ -196,14 +201,14 @@ def test_an_interrupted_evaluation_goes_on_from_the_first_fold_not_scored(cv_run
     (run / EVALUATED_FILE).unlink()
     (run / FIGURES_FILE).unlink()
     (run / EVALUATIONS_DIR / "fold-2.json").unlink()
-    again, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news")
+    again, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver=news(tmp))
     assert all(f"fold {k}: done, skipped" in messages for k in range(K))
     assert "evaluate fold 0: done, skipped" in messages and "evaluate fold 1: done, skipped" in messages
     assert "evaluate shipped: done, skipped" in messages
     assert "evaluate fold 2: done, skipped" not in messages
     assert again["per_fold"] == json.loads(json.dumps(figures["per_fold"]))  # the same networks, the same figures
     assert again["summary"] == figures["summary"]
-    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news")
+    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver=news(tmp))
     assert "evaluate: done, skipped" in messages
 
 
@@ -214,7 +219,7 @@ def test_a_rerun_skips_finished_folds_and_redoes_a_fold_without_its_marker(cv_ru
     weights = [run / f"fold-{k}" / "propaganda.safetensors" for k in range(K)]
     before = [w.stat().st_mtime_ns for w in weights]
     (run / "fold-1" / DONE_FILE).unlink()
-    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news", evaluate=False)
+    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver=news(tmp), evaluate=False)
     assert "fold 0: done, skipped" in messages and "fold 2: done, skipped" in messages
     assert "fold 1: training on 4 articles" in messages and "fold 1: done, skipped" not in messages
     after = [w.stat().st_mtime_ns for w in weights]
@@ -222,7 +227,7 @@ def test_a_rerun_skips_finished_folds_and_redoes_a_fold_without_its_marker(cv_ru
     assert (run / "fold-1" / DONE_FILE).is_file()
     # Figures of the old fold-1 network must not be reused: every fold's tuning read its outputs.
     assert not (run / EVALUATED_FILE).exists() and not (run / EVALUATIONS_DIR).exists()
-    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news", evaluate=False)
+    _, messages = logged_run(tmp / "ptc", run, K, SETTINGS, silver=news(tmp), evaluate=False)
     assert all(f"fold {k}: done, skipped" in messages for k in range(K))
 
 
@@ -239,7 +244,7 @@ def test_a_run_folder_of_another_k_or_recipe_is_refused_in_one_line(cv_run):
     assert "K=3" in done.stderr and "K=2" in done.stderr
     with pytest.raises(PropscanError, match="epochs"):
         cross_validate(tmp / "ptc", run, K, TrainSettings(**{**SETTINGS.__dict__, "epochs": 2}),
-                       silver_dir=tmp / "unlabeled-news")
+                       silver=news(tmp))
     assert (run / FOLDS_FILE).read_text() == folds  # nothing was mixed in
 
 
@@ -296,7 +301,7 @@ def test_two_runs_side_by_side_share_the_evaluation_and_agree_on_its_figures(cv_
     (run / FIGURES_FILE).unlink()
     results: list = []
     runs = [threading.Thread(target=lambda: results.append(logged_run(
-        tmp / "ptc", run, K, SETTINGS, silver_dir=tmp / "unlabeled-news"))) for _ in range(2)]
+        tmp / "ptc", run, K, SETTINGS, silver=news(tmp)))) for _ in range(2)]
     for thread in runs:
         thread.start()
     for thread in runs:
@@ -323,7 +328,7 @@ def test_the_shipped_model_is_the_final_network_of_a_five_fold_run_and_carries_i
     assert len(figures["per_fold"]) == 5 and sum(f["articles"] for f in figures["per_fold"]) == 296
     assert config["decode"] == figures["decode"] and config["calibration"] == figures["calibration_config"]
     # `propscan train` with its defaults trains the recipe that was cross-validated, so it is accepted.
-    default = {k: v for k, v in asdict(TrainSettings(seed=13, self_training=False)).items() if k not in RECIPE_EXEMPT}
+    default = {k: v for k, v in asdict(TrainSettings(seed=13)).items() if k not in RECIPE_EXEMPT}
     assert {k: figures["train_settings"][k] for k in default} == default
     card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
     si = figures["summary"]["si_f1"]

@@ -43,7 +43,8 @@ def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
     for path in sorted(UNLABELED.glob("article*.txt"))[:2]:
         shutil.copy(path, silver)
     settings = TrainSettings(layers=1, epochs=1, seed=3, self_training=True)
-    figures = train_propaganda(small_ptc(tmp), tmp / "model", settings, silver_dir=silver)
+    figures = train_propaganda(small_ptc(tmp), tmp / "model", settings,
+                               silver=sorted(silver.glob("article*.txt")))
     return tmp / "model", figures
 
 
@@ -73,7 +74,7 @@ def test_silver_targets_are_probabilities_over_the_articles_own_tokens(tmp_path)
     silver.mkdir()
     shutil.copy(sorted(UNLABELED.glob("article*.txt"))[0], silver)
     teacher = TrainedDetector.load(quantize=False)
-    (article,) = pseudo_label(teacher, silver)
+    (article,) = pseudo_label(teacher, sorted(silver.glob("article*.txt")))
     targets, n = article.targets, len(article.prep.enc.ids)
     assert article.silver
     assert targets.token.shape == (n, 3)
@@ -480,3 +481,23 @@ def test_fitting_the_verifier_leaves_the_rest_of_the_network_as_it_ships(tmp_pat
     assert not torch.equal(after["verifiers.0.1.weight"], after["verifiers.1.1.weight"])  # seeds of their own
     for key, value in before.items():
         assert torch.equal(after[key].float(), value), key
+
+
+def test_self_training_reads_the_unlabeled_news_and_dev_articles_but_never_the_judged_sample(tmp_path):
+    from propscan.training.propaganda import judged_news, silver_files
+
+    news, dev = tmp_path / "unlabeled-news", tmp_path / "ptc" / "dev-articles"
+    dev.mkdir(parents=True)
+    news.mkdir()
+    for i in range(40):
+        (news / f"article{100 + i}.txt").write_text(f"Headline {i}\n\nA sentence of news.\n")
+    for i in range(3):
+        (dev / f"article{900 + i}.txt").write_text(f"Dev {i}\n\nA sentence.\n")
+    judged = judged_news(list(news.glob("*.txt")))
+    silver = silver_files(tmp_path)
+    assert len(judged) == 30 and not set(judged) & set(silver)
+    assert len(silver) == 13 and {f.parent for f in silver} == {news, dev}
+    assert [f.name for f in silver] == sorted(f.name for f in silver)
+    # The sample does not depend on the order the files are listed in.
+    assert judged == judged_news(sorted(news.glob("*.txt")))
+    assert silver_files(tmp_path / "absent") == []

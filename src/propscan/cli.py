@@ -316,8 +316,8 @@ def train(
     epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs of the propaganda model.")] = None,
     self_training: Annotated[bool, typer.Option(
         "--self-training/--no-self-training",
-        help="Train the propaganda network on the gold articles plus unlabeled news labeled by a first "
-             "network (about twice as long), or on the gold articles only, as the shipped model was.")] = False,
+        help="Train the propaganda network on the gold articles plus unlabeled articles labeled by a first "
+             "network, as the shipped model was (about twice as long), or on the gold articles only.")] = True,
     cv: Annotated[int | None, typer.Option(
         "--cv", help="Instead, the K-fold cross-validated evaluation of the propaganda model (K=5 is the "
                      "project's): each fold's network, the final network on every article, the decoding and "
@@ -345,11 +345,12 @@ def train(
         if only is not None:
             raise fail("--cv evaluates the propaganda model only; leave out --only")
         from propscan.training.crossval import cross_validate
+        from propscan.training.propaganda import silver_files
 
         settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
         try:
             figures = cross_validate(data / "ptc", out or Path("runs/cv"), cv, settings,
-                                     silver_dir=data / "unlabeled-news")
+                                     silver=silver_files(data))
         except PropscanError as e:
             raise fail(str(e)) from None
         typer.echo(json.dumps(figures["summary"], indent=2))

@@ -23,14 +23,14 @@ from propscan.errors import PropscanError
 
 
 def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: int | None = None,
-                         only: str | None = None, self_training: bool = False, tuned: Path | None = None) -> dict:
+                         only: str | None = None, self_training: bool = True, tuned: Path | None = None) -> dict:
     """Reproduce every shipped model from ``data_dir`` (holding ptc/ and fnc1/) into ``out_dir``.
 
     The propaganda network is trained on every labeled article, with the decoding, calibration and
     figures of the cross-validated run recorded in ``tuned`` (by default the shipped model's)."""
     from propscan.detect.detector import CONFIG_FILE, WEIGHTS_DIR
     from propscan.training.card import write_card
-    from propscan.training.propaganda import TrainSettings, measure_speed, train_propaganda
+    from propscan.training.propaganda import TrainSettings, measure_speed, silver_files, train_propaganda
 
     results: dict = {}
     if only in (None, "propaganda"):
@@ -41,7 +41,7 @@ def train_shipped_models(data_dir: Path, out_dir: Path, *, seed: int = 13, epoch
         if not tuned.is_file():
             raise PropscanError("no cross-validated figures here (run propscan train --cv first)", source=str(tuned))
         settings = TrainSettings(seed=seed, self_training=self_training, **({"epochs": epochs} if epochs else {}))
-        figures = train_propaganda(ptc_dir, out_dir, settings, silver_dir=data_dir / "unlabeled-news", tuned=tuned)
+        figures = train_propaganda(ptc_dir, out_dir, settings, silver=silver_files(data_dir), tuned=tuned)
         speed = measure_speed(out_dir, ptc_dir / "dev-articles") if (ptc_dir / "dev-articles").is_dir() else None
         config = json.loads((out_dir / CONFIG_FILE).read_text())
         write_card(figures, config, out_dir, speed)

@@ -70,8 +70,9 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
            "or not at all spans, the token head's runs, four random stretches of 1-12 words per sentence and "
            "the gold spans with edges moved by up to two words, each scored by its overlap with the best gold "
            f"span of each technique; {s.get('verifier_epochs', 6)} epochs."] if config.get("verifier") else []),
-        *([f"- Self-training: a first model labeled {figures['silver_articles']} unlabeled news articles with "
-           "its output probabilities, and the shipped model was trained afresh on the gold articles plus "
+        *([f"- Self-training: a first model labeled {figures['silver_articles']} unlabeled articles (news, "
+           "without the sample judged by reading, and the PTC's development articles) with its output "
+           "probabilities, and the shipped model was trained afresh on the gold articles plus "
            f"{s.get('silver_per_epoch')} of them drawn anew each epoch."] if figures.get("silver_articles") else
           ["- No self-training: the shipped network learned from the gold articles only."]),
         f"- Fine-tuned on CPU: {s['epochs']} epochs, AdamW (encoder lr {s['encoder_lr']}, heads "

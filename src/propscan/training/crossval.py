@@ -143,7 +143,7 @@ def claimed(out_dir: Path, stage: str, wait: bool):
 
 
 def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: set[str], settings: TrainSettings,
-               tokenizer, silver_dir: Path | None) -> None:
+               tokenizer, silver: list[Path]) -> None:
 
     directory = fold_dir(out_dir, k)
     if directory.exists():  # a fold without its marker is redone from scratch
@@ -156,10 +156,10 @@ def train_fold(out_dir: Path, k: int | str, corpus: list[LabeledArticle], held: 
     train = [a for a in corpus if a.id not in held]
     log.info("fold %s: training on %d articles", k, len(train))
     started = time.time()
-    net, silver = train_network(train, settings, tokenizer, silver_dir)
+    net, silver_count = train_network(train, settings, tokenizer, silver)
     write_network(net, directory, settings, "propscan-minilm" if k == FINAL else f"propscan-minilm-cv-fold-{k}")
     write_atomically(directory / DONE_FILE, {
-        "fold": k, "train_articles": len(train), "held_out": sorted(held), "silver_articles": silver,
+        "fold": k, "train_articles": len(train), "held_out": sorted(held), "silver_articles": silver_count,
         "seconds": round(time.time() - started, 1), "threads": torch.get_num_threads()})
 
 
@@ -317,11 +317,11 @@ def gold_tc(by_id: dict[str, LabeledArticle], ids: list[str]) -> list[tuple[str,
 
 
 def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSettings | None = None,
-                   silver_dir: Path | None = None, evaluate: bool = True) -> dict | None:
+                   silver: list[Path] = (), evaluate: bool = True) -> dict | None:
     """Run (or resume) the K-fold cross-validated evaluation into ``out_dir``; return its figures.
 
-    ``data_dir`` is a PTC folder (train-articles and the two label folders); ``silver_dir`` the unlabeled
-    news for self-training (skipped when absent or when ``settings.self_training`` is off). With
+    ``data_dir`` is a PTC folder (train-articles and the two label folders); ``silver`` the unlabeled
+    articles for self-training (``silver_files``; skipped when empty or when ``settings.self_training`` is off). With
     ``evaluate`` off, only the folds are trained (and None returned).
     """
     from propscan.detect.encoder import load_tokenizer
@@ -333,12 +333,12 @@ def cross_validate(data_dir: Path, out_dir: Path, k: int = 5, settings: TrainSet
     if settings.limit_articles:
         corpus = corpus[: settings.limit_articles]
     folds = make_folds([a.id for a in corpus], k, settings.seed)
-    self_training = settings.self_training and silver_dir is not None and silver_dir.is_dir()
+    self_training = settings.self_training and bool(silver)
     check_or_write_folds(out_dir, run_record(folds, settings, self_training))
     tokenizer = load_tokenizer()
     for article in corpus:
         attach_labels(tokenizer, article)
-    silver = silver_dir if self_training else None
+    silver = list(silver) if self_training else []
     # The first pass trains every stage no other run is training (see ``claimed``); later passes wait
     # for those and train any that run left unfinished: the folds before the evaluation, which reads
     # them, and the final network (which it does not read) after it.

@@ -58,8 +58,10 @@ TECHNIQUE_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.325, 0.35, 0.375, 0.4, 0.45, 0.5
 TECHNIQUE_REPETITION_COUNTS = (1000, 2, 3, 4, 5)
 # The most frequent techniques must come out about as often as they occur: predicted spans within
 # this band of the gold count on the tuning articles (narrower than the 0.67-1.5 the figures are held
-# to, which are measured on other articles), where a threshold on the grid reaches it.
-BANDED_TECHNIQUES = 6
+# to, which are measured on other articles), where a threshold on the grid reaches it. Seven: the six
+# the targets name and flag-waving, which, left to FLC F1 alone, came out 1.64 times its gold count
+# out-of-fold with self-training (1.03 banded, for 0.001 FLC F1).
+BANDED_TECHNIQUES = 7
 BAND = (0.8, 1.25)
 # Every other technique with at least RARE_GOLD gold spans among the tuning articles keeps a threshold
 # at which it comes out at least RARE_SHARE times its gold count (with the F1-optimal thresholds,
