@@ -16,6 +16,7 @@ from propscan.store import Store
 from propscan.web.app import create_app
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "harbour-bridge.txt"
+SAMPLE = Path(__file__).parents[2] / "shared" / "samples" / "venezuela-lima-group.txt"
 TEXT = "Thugs and crooks\n\nThe thugs met the crooks on Monday."
 
 
@@ -58,9 +59,9 @@ def test_the_api_shows_the_default_and_goes_lower_when_asked(tmp_path):
     assert 'value="0.50"' in page and '"confidence": 0.3' in page
 
 
-def _cli_spans(*args: str) -> dict:
+def _cli_spans(*args: str, article: Path = EXAMPLE) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PROPSCAN_MODEL"}
-    result = subprocess.run([sys.executable, "-m", "propscan.cli", "analyze", "--json", *args, str(EXAMPLE)],
+    result = subprocess.run([sys.executable, "-m", "propscan.cli", "analyze", "--json", *args, str(article)],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -79,6 +80,15 @@ def test_the_shipped_model_reports_precision_first_and_shows_more_when_asked(low
         start = text.index(fact)
         end = text.index("\n", start)
         assert not [s for s in everything["spans"] if start <= s["start"] < end], fact
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="needs ../shared/samples")
+def test_the_samples_headline_name_calling_is_shown_at_the_default():
+    # The scraped sample's headline calls governments "US puppets"; the default report shows it.
+    default = _cli_spans(article=SAMPLE)
+    title_end = default["text"].index("\n")
+    shown = [(s["text"], s["technique"]) for s in default["spans"] if s["start"] < title_end]
+    assert any("puppets" in text and technique == "Name_Calling,Labeling" for text, technique in shown), shown
 
 
 def test_the_help_names_the_shipped_models_own_threshold():
