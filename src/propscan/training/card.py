@@ -78,6 +78,8 @@ def write_card(figures: dict, config: dict, out_dir: Path, speed: dict | None = 
         f"- Fine-tuned on CPU: {s['epochs']} epochs, AdamW (encoder lr {s['encoder_lr']}, heads "
         f"{s['head_lr']}), {s['articles_per_step']} articles a step, linear warm-up and decay, seed {s['seed']}; "
         f"{figures['training_seconds']:.0f} s for the shipped network"
+        + (" (its teacher and the labeling of the unlabeled articles included)"
+           if figures.get("silver_articles") else "")
         + (f" on {figures['training_threads']} torch thread(s)." if figures.get("training_threads") else "."),
         f"- Decoding, tuned on every article's out-of-fold outputs: span threshold {d['threshold']}, gaps of up "
         f"to {d['max_gap']} token(s) bridged, spans under {d['min_chars']} characters dropped"

@@ -53,7 +53,7 @@ class TrainSettings:
     limit_articles: int | None = None  # for tiny test runs
     # Self-training: a first model (the teacher) labels unlabeled articles (``silver_files``) with soft
     # targets, and a fresh model (the student) is trained on the gold articles plus a share of those
-    # silver ones. Out-of-fold it gained in every fold (SI F1 0.417 to 0.428, FLC 0.253 to 0.261).
+    # silver ones. Out-of-fold it gained in every fold (SI F1 0.417 to 0.428, FLC 0.253 to 0.260).
     self_training: bool = True
     silver_per_epoch: int = 100
     silver_weight: float = 0.5
